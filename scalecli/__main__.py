@@ -1,0 +1,3 @@
+from scalecli.cli import main
+
+main()

@@ -1,0 +1,23 @@
+"""Law families: each module holds a loss surface, its parameter schema and its compute model."""
+
+from scalecli.laws.base import BatchRule, Conditions, Law
+from scalecli.laws.chinchilla import ChinchillaLaw
+from scalecli.laws.dynamics import DynamicsLaw
+from scalecli.laws.kaplan import KaplanFrontier, KaplanLaw
+
+FAMILIES: dict[str, type[Law]] = {
+    "chinchilla": ChinchillaLaw,
+    "kaplan": KaplanLaw,
+    "dynamics": DynamicsLaw,
+}
+
+__all__ = [
+    "BatchRule",
+    "ChinchillaLaw",
+    "Conditions",
+    "DynamicsLaw",
+    "FAMILIES",
+    "KaplanFrontier",
+    "KaplanLaw",
+    "Law",
+]

@@ -1,0 +1,174 @@
+"""What every law provides: the loss along a compute budget, its inverse, and a schema.
+
+Conventions shared by all families (REFERENCE.md §0): ``params`` is N in the law's own
+convention, ``tokens`` D, ``steps`` optimizer steps, ``batch`` tokens per step, and training
+compute is 6·N·D FLOPs (REFERENCE §1.5, §2.5). All array methods are vectorised over params.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from scalecli.errors import InputError
+from scalecli.units import parse_number
+
+# DeepSeek LLM eq. 1 (REFERENCE.md §9.2): B_opt(C) = 0.2920 * C^0.3271 tokens.
+DEEPSEEK_BATCH_COEF = 0.2920
+DEEPSEEK_BATCH_EXPONENT = 0.3271
+
+
+@dataclass(frozen=True)
+class BatchRule:
+    """How tokens per optimizer step are chosen when the law itself does not say."""
+
+    rule: str = "deepseek2024"
+    tokens: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rule not in ("deepseek2024", "fixed"):
+            raise InputError(f"batch rule must be 'deepseek2024' or 'fixed', got {self.rule!r}")
+        if self.rule == "fixed" and self.tokens is None:
+            raise InputError("batch rule 'fixed' needs 'tokens' (e.g. tokens: 4M)")
+
+    def batch_tokens(self, train_flops):
+        """Tokens per step at a training budget (array in, array out)."""
+        if self.rule == "fixed":
+            return np.full_like(np.asarray(train_flops, dtype=float), self.tokens)
+        return DEEPSEEK_BATCH_COEF * np.asarray(train_flops, dtype=float) ** DEEPSEEK_BATCH_EXPONENT
+
+    def flops_for_steps(self, params, steps):
+        """Training FLOPs C with C = 6·N·S·B(C) (closed form for both rules)."""
+        params = np.asarray(params, dtype=float)
+        steps = np.asarray(steps, dtype=float)
+        if self.rule == "fixed":
+            return 6.0 * params * steps * self.tokens
+        return (6.0 * params * steps * DEEPSEEK_BATCH_COEF) ** (1.0 / (1.0 - DEEPSEEK_BATCH_EXPONENT))
+
+    def describe(self) -> str:
+        if self.rule == "fixed":
+            return f"batch fixed at {self.tokens:.4g} tokens/step"
+        return "batch from DeepSeek's B_opt(C) = 0.2920·C^0.3271 tokens (REFERENCE §9.2)"
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """What the user knows beyond the budget: batch choice and unique data."""
+
+    batch: BatchRule = field(default_factory=BatchRule)
+    unique_tokens: float | None = None
+    allow_repeats: bool = False
+
+
+class Law:
+    """Base class. Subclasses set the schema and implement the array methods below."""
+
+    family: ClassVar[str] = ""
+    required: ClassVar[tuple[str, ...]] = ()
+    optional: ClassVar[tuple[str, ...]] = ()
+    params_convention: ClassVar[str] = "total parameters (embeddings included)"
+    # True when steps and batch come from the law itself rather than a batch rule.
+    law_sets_batch: ClassVar[bool] = False
+    # True when the law values repeated tokens itself (no hard unique-data cap needed).
+    models_repeats: ClassVar[bool] = False
+
+    def __init__(self, params: dict[str, object], name: str = "") -> None:
+        self.name = name or self.family
+        self.params = self.validate(params)
+
+    # ----- schema -------------------------------------------------------------------------
+    @classmethod
+    def validate(cls, params: dict[str, object]) -> dict[str, float]:
+        """Parse every value with the one number parser; reject unknown or missing names."""
+        if not isinstance(params, dict):
+            raise InputError(f"{cls.family} law: 'params' must be a mapping of names to numbers")
+        known = set(cls.required) | set(cls.optional)
+        out: dict[str, float] = {}
+        for key, value in params.items():
+            if key not in known:
+                raise InputError(
+                    f"{cls.family} law: unknown parameter {key!r}{suggest(str(key), known)}; "
+                    f"expected {', '.join(cls.required)}"
+                )
+            out[key] = parse_number(value, f"{cls.family} parameter {key}", allow_zero=True)
+        missing = [k for k in cls.required if k not in out]
+        if missing:
+            raise InputError(f"{cls.family} law: missing parameter(s) {', '.join(missing)}")
+        return out
+
+    def __getattr__(self, item: str) -> float:
+        params = self.__dict__.get("params", {})
+        if item in params:
+            return params[item]
+        raise AttributeError(item)
+
+    # ----- what the planner needs ----------------------------------------------------------
+    irreducible_loss: float = 0.0
+
+    def loss_on_budget(self, params, train_flops, cond: Conditions):
+        """Loss of a model of size N that spends all of ``train_flops`` on training."""
+        raise NotImplementedError
+
+    def allocation(self, params, train_flops, cond: Conditions):
+        """(tokens, steps, batch_tokens) of that run."""
+        raise NotImplementedError
+
+    def flops_for_loss(self, params, loss, cond: Conditions):
+        """Least training FLOPs for a model of size N to reach ``loss``; inf if it cannot."""
+        raise NotImplementedError
+
+    def loss_floor(self, params, cond: Conditions):
+        """Loss of size N trained without limit (the best it can ever reach)."""
+        raise NotImplementedError
+
+    def closed_form_params(self, train_flops: float, cond: Conditions) -> float | None:
+        """Compute-optimal N at this budget in closed form, or None if there is none."""
+        return None
+
+    def closed_form_flops(self, loss: float, cond: Conditions) -> float | None:
+        """Least training FLOPs to reach ``loss`` in closed form, or None."""
+        return None
+
+    def predict(self, params: float, tokens: float | None, steps: float | None,
+                cond: Conditions) -> dict[str, float | None]:
+        """Loss, tokens, steps, batch and training FLOPs of a given configuration."""
+        raise NotImplementedError
+
+    def notes(self) -> list[str]:
+        return [f"params are {self.params_convention}"]
+
+
+def suggest(word: str, choices) -> str:
+    """' (did you mean 'x'?)' when a close match exists, else ''."""
+    import difflib
+
+    match = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def power_law_optimum(coef_n: float, alpha: float, coef_d: float, beta: float):
+    """Minimise coef_n·x^-alpha + coef_d·y^-beta subject to x·y = K (REFERENCE §2.2, §6.5).
+
+    Returns (G, a, b, K_loss): x* = G·K^a, y* = K^b / G, and the reducible loss at the optimum
+    K_loss·K^(-alpha·beta/(alpha+beta)).
+    """
+    G = (alpha * coef_n / (beta * coef_d)) ** (1.0 / (alpha + beta))
+    a = beta / (alpha + beta)
+    b = alpha / (alpha + beta)
+    k_loss = coef_n * G ** (-alpha) + coef_d * G**beta
+    return G, a, b, k_loss
+
+
+def check_exponents(law: Law, *names: str) -> None:
+    for name in names:
+        value = law.params[name]
+        if not value > 0:
+            raise InputError(f"{law.family} law {law.name!r}: exponent {name} must be > 0, got {value}")
+
+
+def finite_or_inf(x):
+    x = np.asarray(x, dtype=float)
+    return np.where(np.isfinite(x) & (x > 0), x, math.inf)

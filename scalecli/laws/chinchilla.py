@@ -1,0 +1,146 @@
+"""Chinchilla family: L(N, D) = E + A/N^alpha + B/D^beta (Hoffmann et al. 2022, eq. 2).
+
+Optional Muennighoff et al. (2023) repeated-data terms (REFERENCE §5.1): with U unique tokens,
+D is replaced by the effective data D' = U + U·R*_D·(1 - exp(-R_D/R*_D)), R_D = D/U - 1, and
+N by the effective parameters N' = U_N + U_N·R*_N·(1 - exp(-R_N/R*_N)), where
+U_N = min(N_opt(U), N) and R_N = N/U_N - 1.
+"""
+
+from __future__ import annotations
+
+
+import numpy as np
+
+from scalecli.laws.base import Conditions, Law, check_exponents, power_law_optimum
+
+
+class ChinchillaLaw(Law):
+    family = "chinchilla"
+    required = ("E", "A", "B", "alpha", "beta")
+    optional = ("R_D_star", "R_N_star")
+    params_convention = "total parameters (embeddings included)"
+
+    def __init__(self, params, name: str = "") -> None:
+        super().__init__(params, name)
+        check_exponents(self, "alpha", "beta")
+        for key in ("A", "B", "R_D_star", "R_N_star"):
+            if key in self.params and not self.params[key] > 0:
+                from scalecli.errors import InputError
+
+                raise InputError(f"chinchilla law {self.name!r}: {key} must be > 0")
+        p = self.params
+        self.G, self.a, self.b, self.k_loss = power_law_optimum(p["A"], p["alpha"], p["B"], p["beta"])
+
+    @property
+    def irreducible_loss(self) -> float:  # type: ignore[override]
+        return self.params["E"]
+
+    @property
+    def models_repeats(self) -> bool:  # type: ignore[override]
+        return "R_D_star" in self.params
+
+    # ----- repeated data (Muennighoff et al. 2023) ----------------------------------------
+    def optimal_params_for_tokens(self, tokens):
+        """Compute-optimal N for D tokens: N = G·(D·G)^(beta/alpha) (REFERENCE §5.2)."""
+        p = self.params
+        return self.G * (np.asarray(tokens, dtype=float) * self.G) ** (p["beta"] / p["alpha"])
+
+    def effective_tokens(self, tokens, unique):
+        tokens = np.asarray(tokens, dtype=float)
+        r_star = self.params.get("R_D_star")
+        if unique is None or r_star is None:
+            return tokens
+        repeats = np.maximum(tokens / unique - 1.0, 0.0)
+        repeated = unique + unique * r_star * (-np.expm1(-repeats / r_star))
+        return np.where(tokens > unique, repeated, tokens)
+
+    def effective_params(self, params, unique):
+        params = np.asarray(params, dtype=float)
+        r_star = self.params.get("R_N_star")
+        if unique is None or r_star is None:
+            return params
+        unique_params = np.minimum(self.optimal_params_for_tokens(unique), params)
+        repeats = params / unique_params - 1.0
+        return unique_params + unique_params * r_star * (-np.expm1(-repeats / r_star))
+
+    # ----- the surface ---------------------------------------------------------------------
+    def loss(self, params, tokens, unique: float | None = None):
+        p = self.params
+        n_eff = self.effective_params(params, unique)
+        d_eff = self.effective_tokens(tokens, unique)
+        return p["E"] + p["A"] * n_eff ** -p["alpha"] + p["B"] * d_eff ** -p["beta"]
+
+    def _unique(self, cond: Conditions) -> float | None:
+        return cond.unique_tokens if self.models_repeats else None
+
+    def loss_on_budget(self, params, train_flops, cond: Conditions):
+        params = np.asarray(params, dtype=float)
+        return self.loss(params, train_flops / (6.0 * params), self._unique(cond))
+
+    def allocation(self, params, train_flops, cond: Conditions):
+        params = np.asarray(params, dtype=float)
+        tokens = train_flops / (6.0 * params)
+        batch = cond.batch.batch_tokens(train_flops) * np.ones_like(params)
+        return tokens, tokens / batch, batch
+
+    def tokens_for_loss(self, params, loss, cond: Conditions):
+        p = self.params
+        unique = self._unique(cond)
+        rem = loss - p["E"] - p["A"] * self.effective_params(params, unique) ** -p["alpha"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_eff = np.where(rem > 0, (p["B"] / np.where(rem > 0, rem, 1.0)) ** (1.0 / p["beta"]), np.inf)
+            if unique is None:
+                return d_eff
+            x = (d_eff / unique - 1.0) / p["R_D_star"]
+            repeated = unique * (1.0 - p["R_D_star"] * np.log1p(-np.minimum(x, 1.0)))
+            return np.where(d_eff <= unique, d_eff, np.where(x < 1.0, repeated, np.inf))
+
+    def flops_for_loss(self, params, loss, cond: Conditions):
+        return 6.0 * np.asarray(params, dtype=float) * self.tokens_for_loss(params, loss, cond)
+
+    def loss_floor(self, params, cond: Conditions):
+        p = self.params
+        unique = self._unique(cond)
+        floor = p["E"] + p["A"] * self.effective_params(params, unique) ** -p["alpha"]
+        if unique is not None:
+            floor = floor + p["B"] * (unique * (1.0 + p["R_D_star"])) ** -p["beta"]
+        return floor
+
+    # ----- closed forms (Hoffmann et al. eq. 4; REFERENCE §2.2) ----------------------------
+    def closed_form_params(self, train_flops: float, cond: Conditions) -> float | None:
+        n_opt = self.G * (train_flops / 6.0) ** self.a
+        unique = self._unique(cond)
+        if unique is not None and train_flops / (6.0 * n_opt) > unique:
+            return None  # repeated epochs change the optimum: no closed form (REFERENCE §5.3)
+        return float(n_opt)
+
+    def closed_form_flops(self, loss: float, cond: Conditions) -> float | None:
+        p = self.params
+        if loss <= p["E"]:
+            return None
+        exponent = -(p["alpha"] + p["beta"]) / (p["alpha"] * p["beta"])
+        flops = 6.0 * ((loss - p["E"]) / self.k_loss) ** exponent
+        return self.closed_form_params(flops, cond) and float(flops)
+
+    def predict(self, params, tokens, steps, cond: Conditions):
+        if tokens is None:
+            flops = float(cond.batch.flops_for_steps(params, steps))
+            tokens = flops / (6.0 * params)
+        else:
+            flops = 6.0 * params * tokens
+            steps = tokens / float(cond.batch.batch_tokens(flops))
+        return {
+            "loss": float(self.loss(params, tokens, self._unique(cond))),
+            "tokens": tokens,
+            "steps": steps,
+            "batch_tokens": tokens / steps,
+            "train_flops": flops,
+        }
+
+    def notes(self) -> list[str]:
+        notes = super().notes()
+        if self.models_repeats:
+            notes.append("repeated epochs valued by Muennighoff et al.'s effective data (REFERENCE §5.1)")
+        return notes
+
+

@@ -1,0 +1,272 @@
+"""Find, load, validate and write preset YAML (shipped presets via importlib.resources).
+
+One format for shipped presets, files written by ``scale fit`` and hand-written files
+(CLI.md, "Preset files"). Every number passes through :func:`scalecli.units.parse_number`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from scalecli.errors import InputError
+from scalecli.laws import FAMILIES, BatchRule, KaplanFrontier, Law
+from scalecli.laws.base import suggest
+from scalecli.units import parse_number
+
+TOP_KEYS = {
+    "name", "family", "params", "frontier", "batch", "fitted_range", "source", "default",
+    "aliases", "description", "notes", "fit", "draws", "intervals",
+}
+SOURCE_KEYS = {"citation", "arxiv", "where", "convention", "dataset", "fitted_on", "url", "command"}
+MAX_PRESET_BYTES = 20_000_000
+
+
+@dataclass
+class Preset:
+    """A loaded, validated preset: the law object plus what the planner and reports need."""
+
+    name: str
+    family: str
+    law: Any  # Law or KaplanFrontier
+    batch: BatchRule
+    description: str = ""
+    fitted_range: tuple[float, float] | None = None
+    source: dict[str, str] = field(default_factory=dict)
+    default: bool = False
+    aliases: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    draws: list[dict[str, float]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def is_frontier(self) -> bool:
+        return isinstance(self.law, KaplanFrontier)
+
+    def source_line(self) -> str:
+        parts = [self.source.get("citation", ""), self.source.get("where", "")]
+        arxiv = self.source.get("arxiv")
+        text = ", ".join(p for p in parts if p)
+        return f"{text} (arXiv {arxiv})" if arxiv else text or "user-supplied law"
+
+
+def _shipped_dir():
+    """The presets/ folder, installed as the package ``scalecli._presets``.
+
+    In a source checkout without an install, fall back to ``presets/`` beside ``scalecli/``.
+    """
+    try:
+        return resources.files("scalecli._presets")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "presets"
+
+
+def shipped_names() -> list[str]:
+    return sorted(p.name[: -len(".yaml")] for p in _shipped_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+def _alias_map() -> dict[str, str]:
+    out = {}
+    for name in shipped_names():
+        for alias in load_shipped(name).aliases:
+            out[alias] = name
+    return out
+
+
+_cache: dict[str, Preset] = {}
+
+
+def load_shipped(name: str) -> Preset:
+    if name not in _cache:
+        text = (_shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
+        _cache[name] = parse_preset(text, origin=f"preset {name}", path=f"<shipped>/{name}.yaml")
+    return _cache[name]
+
+
+def load_all_shipped() -> list[Preset]:
+    return [load_shipped(n) for n in shipped_names()]
+
+
+def default_presets() -> list[Preset]:
+    order = ["hoffmann2022", "besiroglu2024", "kaplan2020", "bordelon2024"]
+    found = [p for p in load_all_shipped() if p.default]
+    return sorted(found, key=lambda p: order.index(p.name) if p.name in order else len(order))
+
+
+def looks_like_path(spec: str) -> bool:
+    return spec.endswith((".yaml", ".yml")) or os.sep in spec or "/" in spec
+
+
+def load(spec: str) -> Preset:
+    """A shipped preset name (or alias) or a YAML file path."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise InputError("--law needs a preset name or a YAML file path")
+    names = shipped_names()
+    if spec in names:
+        return load_shipped(spec)
+    aliases = _alias_map()
+    if spec in aliases:
+        return load_shipped(aliases[spec])
+    if looks_like_path(spec) or Path(spec).exists():
+        return load_file(spec)
+    raise InputError(
+        f"unknown preset {spec!r}{suggest(spec, names + list(aliases))}; "
+        "run 'scale presets' for the list, or pass a YAML file path"
+    )
+
+
+def read_text_file(path: str | os.PathLike, what: str, max_bytes: int = MAX_PRESET_BYTES) -> str:
+    """Read a UTF-8 text file or raise InputError naming the problem."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise InputError(f"{what} {str(p)!r} is a directory, not a file")
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"{what} {str(p)!r} is {size} bytes; the limit is {max_bytes}")
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} {str(p)!r} does not exist") from None
+    except PermissionError:
+        raise InputError(f"{what} {str(p)!r} is not readable (permission denied)") from None
+    except OSError as exc:
+        raise InputError(f"{what} {str(p)!r} cannot be read: {exc.strerror or exc}") from None
+    if b"\x00" in data:
+        raise InputError(f"{what} {str(p)!r} is a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {str(p)!r} is not UTF-8 text") from None
+
+
+def load_yaml_mapping(text: str, origin: str) -> dict[str, Any]:
+    """yaml.safe_load a mapping; malformed YAML, tags and non-mappings are InputErrors."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InputError(f"{origin}: malformed YAML{where}: {problem}") from None
+    if data is None:
+        raise InputError(f"{origin}: file is empty; expected a YAML mapping")
+    if not isinstance(data, dict):
+        raise InputError(f"{origin}: expected a YAML mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def load_file(path: str) -> Preset:
+    text = read_text_file(path, "law file")
+    return parse_preset(text, origin=f"law file {path!r}", path=str(path))
+
+
+def parse_preset(text: str, origin: str, path: str = "") -> Preset:
+    return preset_from_mapping(load_yaml_mapping(text, origin), origin, path)
+
+
+def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Preset:
+    unknown = [k for k in data if k not in TOP_KEYS]
+    if unknown:
+        key = str(unknown[0])
+        raise InputError(f"{origin}: unknown key {key!r}{suggest(key, TOP_KEYS)}")
+    family = data.get("family")
+    if family not in FAMILIES:
+        raise InputError(
+            f"{origin}: 'family' must be one of {', '.join(FAMILIES)}, got {family!r}"
+        )
+    name = data.get("name") or Path(path).stem or family
+    if not isinstance(name, str):
+        raise InputError(f"{origin}: 'name' must be text")
+    origin = f"{origin} ({name})" if name not in origin else origin
+    has_params, has_frontier = "params" in data, "frontier" in data
+    if has_params == has_frontier:
+        raise InputError(f"{origin}: give exactly one of 'params' or 'frontier'")
+    try:
+        if has_frontier:
+            if family != "kaplan":
+                raise InputError("a 'frontier' block is only defined for the kaplan family")
+            law: Law | KaplanFrontier = KaplanFrontier(data["frontier"], name=name)
+        else:
+            law = FAMILIES[family](data["params"], name=name)
+    except InputError as exc:
+        raise InputError(f"{origin}: {exc}") from None
+    batch = _parse_batch(data.get("batch"), origin)
+    source = data.get("source") or {}
+    if not isinstance(source, dict):
+        raise InputError(f"{origin}: 'source' must be a mapping")
+    bad = [k for k in source if k not in SOURCE_KEYS]
+    if bad:
+        raise InputError(f"{origin}: unknown source key {bad[0]!r}{suggest(str(bad[0]), SOURCE_KEYS)}")
+    notes = data.get("notes") or []
+    aliases = data.get("aliases") or []
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise InputError(f"{origin}: 'notes' must be a list of text")
+    if not isinstance(aliases, list) or not all(isinstance(n, str) for n in aliases):
+        raise InputError(f"{origin}: 'aliases' must be a list of names")
+    default = data.get("default", False)
+    if not isinstance(default, bool):
+        raise InputError(f"{origin}: 'default' must be true or false")
+    return Preset(
+        name=name,
+        family=family,
+        law=law,
+        batch=batch,
+        description=str(data.get("description") or ""),
+        fitted_range=_parse_range(data.get("fitted_range"), origin),
+        source={str(k): str(v) for k, v in source.items()},
+        default=default,
+        aliases=aliases,
+        notes=notes,
+        draws=_parse_draws(data.get("draws"), family, origin),
+        raw=data,
+        path=path,
+    )
+
+
+def _parse_batch(spec: Any, origin: str) -> BatchRule:
+    if spec is None:
+        return BatchRule()
+    if not isinstance(spec, dict) or not set(spec) <= {"rule", "tokens"}:
+        raise InputError(f"{origin}: 'batch' must be a mapping with 'rule' and optional 'tokens'")
+    tokens = spec.get("tokens")
+    try:
+        return BatchRule(
+            rule=spec.get("rule", "deepseek2024"),
+            tokens=None if tokens is None else parse_number(tokens, "batch tokens"),
+        )
+    except InputError as exc:
+        raise InputError(f"{origin}: {exc}") from None
+
+
+def _parse_range(spec: Any, origin: str) -> tuple[float, float] | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) != {"flops"}:
+        raise InputError(f"{origin}: 'fitted_range' must be a mapping with 'flops: [low, high]'")
+    pair = spec["flops"]
+    if not isinstance(pair, list) or len(pair) != 2:
+        raise InputError(f"{origin}: fitted_range.flops must be a list [low, high]")
+    lo, hi = (parse_number(v, "fitted_range.flops") for v in pair)
+    if lo > hi:
+        raise InputError(f"{origin}: fitted_range.flops low {lo:g} is above high {hi:g}")
+    return lo, hi
+
+
+def _parse_draws(spec: Any, family: str, origin: str) -> list[dict[str, float]]:
+    if spec is None:
+        return []
+    if not isinstance(spec, list):
+        raise InputError(f"{origin}: 'draws' must be a list of parameter mappings")
+    out = []
+    for i, row in enumerate(spec):
+        try:
+            out.append(FAMILIES[family].validate(row))
+        except InputError as exc:
+            raise InputError(f"{origin}: draws[{i}]: {exc}") from None
+    return out
