@@ -18,8 +18,20 @@ from scalecli.laws.base import suggest
 from scalecli.units import parse_number
 
 TOP_KEYS = {
-    "name", "family", "params", "frontier", "batch", "fitted_range", "source", "default",
-    "aliases", "description", "notes", "fit", "draws", "intervals",
+    "name",
+    "family",
+    "params",
+    "frontier",
+    "batch",
+    "fitted_range",
+    "source",
+    "default",
+    "aliases",
+    "description",
+    "notes",
+    "fit",
+    "draws",
+    "intervals",
 }
 SOURCE_KEYS = {"citation", "arxiv", "where", "convention", "dataset", "fitted_on", "url", "command"}
 MAX_PRESET_BYTES = 20_000_000
@@ -177,9 +189,7 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
         raise InputError(f"{origin}: unknown key {key!r}{suggest(key, TOP_KEYS)}")
     family = data.get("family")
     if family not in FAMILIES:
-        raise InputError(
-            f"{origin}: 'family' must be one of {', '.join(FAMILIES)}, got {family!r}"
-        )
+        raise InputError(f"{origin}: 'family' must be one of {', '.join(FAMILIES)}, got {family!r}")
     name = data.get("name") or Path(path).stem or family
     if not isinstance(name, str):
         raise InputError(f"{origin}: 'name' must be text")

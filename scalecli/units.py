@@ -38,9 +38,7 @@ def parse_number(
             scale = SI_SUFFIXES[text[-1].upper()]
             text = text[:-1]
         if not _NUMBER.match(text):
-            raise InputError(
-                f"{what} must be a number like 1e23, 1.5e+23 or 70B, got {value!r}"
-            )
+            raise InputError(f"{what} must be a number like 1e23, 1.5e+23 or 70B, got {value!r}")
         number = float(text) * scale
     else:
         raise InputError(f"{what} must be a number, got {type(value).__name__} {value!r}")
@@ -77,5 +75,6 @@ def human_flops(x: float | None) -> str:
 def _sig(x: float, digits: int) -> str:
     if x == 0:
         return "0"
+    x = float(f"{x:.{digits}g}")  # round first: 0.9996 -> 1.00, not 1.000
     decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(x)))))
     return f"{x:.{decimals}f}"

@@ -120,6 +120,10 @@ class Law:
         """Least training FLOPs for a model of size N to reach ``loss``; inf if it cannot."""
         raise NotImplementedError
 
+    def flops_for_steps(self, params, steps, cond: Conditions):
+        """Training FLOPs of a run of ``steps`` optimizer steps at size N (batch from cond)."""
+        return cond.batch.flops_for_steps(params, steps)
+
     def loss_floor(self, params, cond: Conditions):
         """Loss of size N trained without limit (the best it can ever reach)."""
         raise NotImplementedError
@@ -132,8 +136,9 @@ class Law:
         """Least training FLOPs to reach ``loss`` in closed form, or None."""
         return None
 
-    def predict(self, params: float, tokens: float | None, steps: float | None,
-                cond: Conditions) -> dict[str, float | None]:
+    def predict(
+        self, params: float, tokens: float | None, steps: float | None, cond: Conditions
+    ) -> dict[str, float | None]:
         """Loss, tokens, steps, batch and training FLOPs of a given configuration."""
         raise NotImplementedError
 

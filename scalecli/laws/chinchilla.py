@@ -8,7 +8,6 @@ U_N = min(N_opt(U), N) and R_N = N/U_N - 1.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from scalecli.laws.base import Conditions, Law, check_exponents, power_law_optimum
@@ -142,5 +141,3 @@ class ChinchillaLaw(Law):
         if self.models_repeats:
             notes.append("repeated epochs valued by Muennighoff et al.'s effective data (REFERENCE §5.1)")
         return notes
-
-

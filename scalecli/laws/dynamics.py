@@ -55,6 +55,11 @@ class DynamicsLaw(Law):
     def irreducible_loss(self) -> float:  # type: ignore[override]
         return self.params["E"]
 
+    @property
+    def models_repeats(self) -> bool:  # type: ignore[override]
+        """With A_P the law has a data bottleneck: reusing P unique tokens is part of the model."""
+        return "A_P" in self.params
+
     def spectral(self) -> tuple[float, float]:
         """Implied (a, b) = (1 + alpha, alpha/beta) (REFERENCE §6.5 inverse map)."""
         return 1.0 + self.alpha, self.alpha / self.beta
@@ -62,13 +67,15 @@ class DynamicsLaw(Law):
     def _data_term(self, cond: Conditions) -> float:
         if cond.unique_tokens is None or "A_P" not in self.params:
             return 0.0
-        return self.params["A_P"] * cond.unique_tokens ** -self.alpha
+        return self.params["A_P"] * cond.unique_tokens**-self.alpha
 
     def loss(self, params, steps, cond: Conditions):
         p = self.params
         return (
-            p["E"] + p["A_N"] * np.asarray(params, dtype=float) ** -self.alpha
-            + p["A_S"] * np.asarray(steps, dtype=float) ** -self.beta + self._data_term(cond)
+            p["E"]
+            + p["A_N"] * np.asarray(params, dtype=float) ** -self.alpha
+            + p["A_S"] * np.asarray(steps, dtype=float) ** -self.beta
+            + self._data_term(cond)
         )
 
     def allocation(self, params, train_flops, cond: Conditions):
@@ -84,7 +91,7 @@ class DynamicsLaw(Law):
     def flops_for_loss(self, params, loss, cond: Conditions):
         p = self.params
         params = np.asarray(params, dtype=float)
-        rem = loss - p["E"] - self._data_term(cond) - p["A_N"] * params ** -self.alpha
+        rem = loss - p["E"] - self._data_term(cond) - p["A_N"] * params**-self.alpha
         with np.errstate(divide="ignore", invalid="ignore"):
             steps = np.where(rem > 0, (p["A_S"] / np.where(rem > 0, rem, 1.0)) ** (1.0 / self.beta), np.inf)
         return np.where(np.isfinite(steps), cond.batch.flops_for_steps(params, steps), np.inf)
@@ -123,10 +130,12 @@ class DynamicsLaw(Law):
 
     def notes(self) -> list[str]:
         a, b = self.spectral()
-        notes = [f"loss falls as N^-{self.alpha:.3g} with size and S^-{self.beta:.3g} with steps "
-                 f"(spectral a = {a:.3g}, b = {b:.3g})"]
+        notes = [
+            f"loss falls as N^-{self.alpha:.3g} with size and S^-{self.beta:.3g} with steps "
+            f"(spectral a = {a:.3g}, b = {b:.3g})"
+        ]
         if b <= 1:
-            notes.append("b <= 1: outside the theory's b > 1 regime (REFERENCE §6.5)")
+            notes.append("b <= 1: at or outside the edge of the theory's b > 1 regime (REFERENCE §6.5)")
         return notes
 
 

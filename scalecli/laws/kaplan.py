@@ -39,8 +39,12 @@ class KaplanLaw(Law):
         aN, aS, aB = p["alpha_N"], p["alpha_S"], p["alpha_B"]
         self.alpha_C = 1.0 / (1.0 / aS + 1.0 / aB + 1.0 / aN)
         self.C_c = (
-            6.0 * p["N_c"] * p["B_star"] * p["S_c"]
-            * (1.0 + aN / aS) ** (1.0 / aS + 1.0 / aN) * (aS / aN) ** (1.0 / aS)
+            6.0
+            * p["N_c"]
+            * p["B_star"]
+            * p["S_c"]
+            * (1.0 + aN / aS) ** (1.0 / aS + 1.0 / aN)
+            * (aS / aN) ** (1.0 / aS)
         )
 
     irreducible_loss = 0.0
@@ -117,17 +121,29 @@ class KaplanLaw(Law):
     def loss_floor(self, params, cond: Conditions):
         return self._size_term(params)
 
+    def flops_for_steps(self, params, steps, cond: Conditions):
+        """At B_crit the loss after S = 2·S_min steps is L(N, S_min), so C = 6·N·B_crit(L)·S."""
+        fixed = self._fixed_batch(cond)
+        params = np.asarray(params, dtype=float)
+        if fixed is not None:
+            return 6.0 * params * fixed * steps
+        loss = self._size_term(params) + (self.params["S_c"] / (steps / 2.0)) ** self.params["alpha_S"]
+        return 6.0 * params * self.critical_batch(loss) * steps
+
     def closed_form_params(self, train_flops: float, cond: Conditions) -> float | None:
         if self._fixed_batch(cond) is not None:
             return None
         aN, aS = self.params["alpha_N"], self.params["alpha_S"]
         c_min = train_flops / 2.0
-        return float(self.params["N_c"] * (c_min / self.C_c) ** (self.alpha_C / aN) * (1.0 + aN / aS) ** (1.0 / aN))
+        return float(
+            self.params["N_c"] * (c_min / self.C_c) ** (self.alpha_C / aN) * (1.0 + aN / aS) ** (1.0 / aN)
+        )
 
     def closed_form_flops(self, loss: float, cond: Conditions) -> float | None:
         if self._fixed_batch(cond) is not None or loss <= 0:
             return None
-        return float(2.0 * self.C_c * loss ** (-1.0 / self.alpha_C))  # B.6 inverted, C = 2·C_min
+        with np.errstate(over="ignore"):
+            return float(2.0 * self.C_c * np.float64(loss) ** (-1.0 / self.alpha_C))  # B.6 inverted
 
     # ----- the joint L(N, D) of eq. 1.5 (Table 2) ----------------------------------------
     @property
@@ -146,7 +162,9 @@ class KaplanLaw(Law):
     def joint_loss(self, params, tokens):
         """L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D (eq. 1.5)."""
         n_c, a_n, d_c, a_d = self._joint_constants()
-        return ((n_c / np.asarray(params, dtype=float)) ** (a_n / a_d) + d_c / np.asarray(tokens, dtype=float)) ** a_d
+        return (
+            (n_c / np.asarray(params, dtype=float)) ** (a_n / a_d) + d_c / np.asarray(tokens, dtype=float)
+        ) ** a_d
 
     def joint_flops_for_loss(self, params, loss, cond: Conditions | None = None):
         n_c, a_n, d_c, a_d = self._joint_constants()
@@ -205,7 +223,9 @@ class KaplanFrontier:
         if unknown:
             raise InputError(f"frontier: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
         self.unit = parse_number(frontier.get("compute_unit_flops", PF_DAY), "frontier compute_unit_flops")
-        self.fraction = parse_number(frontier.get("min_compute_fraction", 0.5), "frontier min_compute_fraction")
+        self.fraction = parse_number(
+            frontier.get("min_compute_fraction", 0.5), "frontier min_compute_fraction"
+        )
         self.laws: dict[str, tuple[float, float]] = {}
         for key in self.KEYS:
             entry = frontier.get(key)
@@ -215,7 +235,9 @@ class KaplanFrontier:
                 parse_number(entry["coef"], f"frontier.{key}.coef"),
                 parse_number(entry["exponent"], f"frontier.{key}.exponent"),
             )
-        self.params = {f"{k}_{part}": v[i] for k, v in self.laws.items() for i, part in enumerate(("coef", "exponent"))}
+        self.params = {
+            f"{k}_{part}": v[i] for k, v in self.laws.items() for i, part in enumerate(("coef", "exponent"))
+        }
 
     irreducible_loss = 0.0
 

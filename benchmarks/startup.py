@@ -1,0 +1,53 @@
+"""Start-up cost of the main job, relative to importing numpy.
+
+Prints the median wall time of ``scale plan --flops 1e23 --format json`` divided by the median
+of ``python -c "import numpy"``, both run as child processes of this script, alternated, so
+machine noise hits both. Target (issue 2): ratio <= 3, which needs scipy off this path.
+
+    python benchmarks/startup.py [--runs 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+
+PLAN = [sys.executable, "-m", "scalecli", "plan", "--flops", "1e23", "--format", "json"]
+NUMPY = [sys.executable, "-c", "import numpy"]
+SCIPY_CHECK = [
+    sys.executable,
+    "-c",
+    "import sys, runpy; sys.argv = ['scale', 'plan', '--flops', '1e23', '--format', 'json'];"
+    "import scalecli.cli as c\ntry:\n c.main()\nexcept SystemExit: pass\n"
+    "print('scipy' in sys.modules, 'matplotlib' in sys.modules, file=sys.stderr)",
+]
+
+
+def wall(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    wall(PLAN), wall(NUMPY)  # warm the file cache
+    plan_times, numpy_times = [], []
+    for _ in range(args.runs):
+        plan_times.append(wall(PLAN))
+        numpy_times.append(wall(NUMPY))
+    plan_med, numpy_med = statistics.median(plan_times), statistics.median(numpy_times)
+    loaded = subprocess.run(SCIPY_CHECK, capture_output=True, text=True, check=True).stderr.split()
+    print(f"scale plan --flops 1e23 --format json: median {plan_med * 1000:.1f} ms over {args.runs} runs")
+    print(f"python -c 'import numpy':              median {numpy_med * 1000:.1f} ms over {args.runs} runs")
+    print(f"scipy imported on the plan path: {loaded[0]}; matplotlib: {loaded[1]}")
+    print(f"ratio: {plan_med / numpy_med:.2f} (target <= 3)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,473 @@
+"""Objective + constraints -> Plan (params, tokens, steps, loss, binding, notes).
+
+Two objectives (CLI.md): ``flops`` (minimise loss within a budget; with inference demand the
+budget covers 6·N·D + 2·N·T) and ``target_loss`` (reach a loss at the least training, or
+lifetime, FLOPs). The closed form of the law is used when it exists and no constraint binds;
+otherwise a bounded search over x = ln N: along the budget with caps on tokens and steps
+folded in (a model may spend less than the budget when caps leave no other choice), or over
+the FLOPs each size needs to reach the target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scalecli.compute import inference_flops, training_flops
+from scalecli.errors import InfeasibleError, InputError
+from scalecli.laws import BatchRule, Conditions
+from scalecli.numerics import argmin_unimodal, crossing
+from scalecli.presets import Preset
+
+SEARCH_SPAN = 70.0  # e-folds of N searched beyond the reachable size in target mode
+
+
+@dataclass
+class PlanRequest:
+    """The parsed inputs of one ``scale plan``; exactly one of flops / target_loss."""
+
+    flops: float | None = None
+    target_loss: float | None = None
+    inference_tokens: float = 0.0
+    max_params: float | None = None
+    max_tokens: float | None = None
+    max_steps: float | None = None
+    unique_tokens: float | None = None
+    batch_tokens: float | None = None
+    allow_repeats: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.flops is None) == (self.target_loss is None):
+            raise InputError("give exactly one objective: --flops C or --target-loss L")
+
+    def caps(self) -> dict[str, float]:
+        names = ("max_params", "max_tokens", "max_steps", "unique_tokens")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+
+@dataclass
+class Plan:
+    law: str
+    family: str
+    params: float
+    tokens: float
+    steps: float
+    batch_tokens: float
+    tokens_per_param: float
+    loss: float
+    train_flops: float
+    inference_flops: float
+    total_flops: float
+    binding: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    gpu_hours: float | None = None
+    days: float | None = None
+    cost_usd: float | None = None
+    interval: dict[str, Any] | None = None
+    method: str = "closed form"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def loss_scale_note(preset: Preset) -> str:
+    """Losses are specific to each paper's data and tokenizer (REFERENCE §0)."""
+    return f"loss scale: {preset.source.get('dataset', 'the fit data')}; not comparable across laws"
+
+
+def conditions_for(preset: Preset, request: PlanRequest) -> Conditions:
+    batch = preset.batch if request.batch_tokens is None else BatchRule("fixed", request.batch_tokens)
+    return Conditions(batch=batch, unique_tokens=request.unique_tokens, allow_repeats=request.allow_repeats)
+
+
+def plan(preset: Preset, request: PlanRequest, *, numeric: bool = False) -> Plan:
+    """Solve one request with one preset. ``numeric=True`` skips the closed form (for tests)."""
+    if preset.is_frontier:
+        return _plan_frontier(preset, request)
+    solver = _Solver(preset, request)
+    result = None if numeric else solver.closed_form()
+    if result is None:
+        result = solver.solve_flops() if request.flops is not None else solver.solve_target()
+    return solver.finish(*result)
+
+
+# --------------------------------------------------------------------------------------------
+class _Solver:
+    def __init__(self, preset: Preset, request: PlanRequest) -> None:
+        self.preset = preset
+        self.law = preset.law
+        self.request = request
+        self.cond = conditions_for(preset, request)
+        self.T = request.inference_tokens
+        self.notes: list[str] = []
+        # Caps on tokens and steps. Unique data is a hard cap unless the law values repeats.
+        self.token_caps: dict[str, float] = {}
+        if request.max_tokens is not None:
+            self.token_caps["max_tokens"] = request.max_tokens
+        self.soft_unique = False
+        if request.unique_tokens is not None:
+            if self.law.models_repeats:
+                self.soft_unique = True
+            elif request.allow_repeats:
+                self.notes.append(
+                    "--allow-repeats: tokens beyond --unique-tokens are repeated epochs valued as "
+                    "fresh data by this law (optimistic beyond ~4 epochs, REFERENCE §5.3)"
+                )
+            else:
+                self.token_caps["unique_tokens"] = request.unique_tokens
+                self.notes.append(
+                    f"{preset.name} does not model repeated data: --unique-tokens is a hard cap on "
+                    "tokens (pass --allow-repeats to lift it, or use muennighoff2023)"
+                )
+        self.max_steps = request.max_steps
+
+    # ----- helpers ---------------------------------------------------------------------------
+    def _cap_flops(self, params: np.ndarray) -> dict[str, np.ndarray]:
+        """Largest training FLOPs each tokens/steps cap allows at size N."""
+        out = {name: training_flops(params, cap) for name, cap in self.token_caps.items()}
+        if self.max_steps is not None:
+            out["max_steps"] = self.law.flops_for_steps(params, self.max_steps, self.cond)
+        return out
+
+    def _violations(self, params: float, tokens: float, steps: float) -> list[str]:
+        r = self.request
+        bad = []
+        tol = 1 + 1e-9
+        if r.max_params is not None and params > r.max_params * tol:
+            bad.append("max_params")
+        for name, cap in self.token_caps.items():
+            if tokens > cap * tol:
+                bad.append(name)
+        if self.max_steps is not None and steps > self.max_steps * tol:
+            bad.append("max_steps")
+        return bad
+
+    def closed_form(self):
+        if self.T > 0:
+            return None
+        if self.request.flops is not None:
+            train = self.request.flops
+        else:
+            self._check_target_reachable()
+            train = self.law.closed_form_flops(self.request.target_loss, self.cond)
+            if train is None:
+                return None
+            self._guard(train)
+        params = self.law.closed_form_params(train, self.cond)
+        if params is None:
+            return None
+        tokens, steps, _ = self.law.allocation(np.array([params]), train, self.cond)
+        if self._violations(params, float(tokens[0]), float(steps[0])):
+            return None
+        return params, train, [], "closed form"
+
+    # ----- objective: a training (or lifetime) budget ---------------------------------------
+    def solve_flops(self):
+        C, T = self.request.flops, self.T
+        lo, hi = 0.0, math.log(C / 6.0)
+        hi_reason = None
+        if T > 0:
+            hi = min(hi, math.log(C / (2.0 * T)) - 1e-9)
+        if self.request.max_params is not None and math.log(self.request.max_params) < hi:
+            hi, hi_reason = math.log(self.request.max_params), "max_params"
+        if hi <= lo:
+            raise InfeasibleError(
+                f"{self.preset.name}: the budget of {C:.4g} FLOPs leaves no room for training "
+                f"after serving {T:.4g} inference tokens (2·N FLOPs each)"
+            )
+
+        def train_flops_at(x):
+            params = np.exp(x)
+            budget = C - inference_flops(params, T)
+            for cap in self._cap_flops(params).values():
+                budget = np.minimum(budget, cap)
+            return params, budget
+
+        def objective(x):
+            params, budget = train_flops_at(np.asarray(x, dtype=float))
+            with np.errstate(all="ignore"):
+                return np.where(
+                    budget > 0, self.law.loss_on_budget(params, np.maximum(budget, 1e-300), self.cond), np.inf
+                )
+
+        x = argmin_unimodal(objective, lo, hi)
+        # A cap that starts to bind at x_k makes a kink; land exactly on it when it is optimal.
+        for name in self._cap_flops(np.array([1.0])):
+
+            def excess(z, name=name):
+                params = np.exp(np.array([z]))
+                return float(self._cap_flops(params)[name][0] - (C - inference_flops(params[0], T)))
+
+            if excess(lo) < 0 < excess(hi) or excess(hi) < 0 < excess(lo):
+                xk = crossing(excess, lo, hi)
+                if abs(xk - x) < 1e-4 and objective(np.array([xk]))[0] <= objective(np.array([x]))[0]:
+                    x = xk
+        params, budget = train_flops_at(np.array([x]))
+        params, train = float(params[0]), float(budget[0])
+        binding = []
+        if hi_reason and x >= hi - 1e-9:
+            binding.append(hi_reason)
+        caps = self._cap_flops(np.array([params]))
+        spend = C - inference_flops(params, T)
+        for name, cap in caps.items():
+            if cap[0] <= spend * (1 + 1e-7) and cap[0] <= train * (1 + 1e-7):
+                binding.append(name)
+        if train < spend * (1 - 1e-6):
+            self.notes.append(
+                f"caps leave {spend - train:.3g} FLOPs of the budget unused: no allowed "
+                "allocation can spend them"
+            )
+        return params, train, binding, "numerical"
+
+    # ----- objective: a target loss ---------------------------------------------------------
+    def _check_target_reachable(self) -> None:
+        target = self.request.target_loss
+        floor = self.law.irreducible_loss
+        if target <= floor:
+            raise InfeasibleError(
+                f"{self.preset.name}: target loss {target:g} is at or below the irreducible loss "
+                f"E = {floor:.6g}; no amount of compute reaches it (choose a target above {floor:.6g})"
+            )
+
+    def solve_target(self):
+        self._check_target_reachable()
+        target, T = self.request.target_loss, self.T
+        law, cond = self.law, self.cond
+
+        def floor_excess(z):
+            return float(law.loss_floor(np.array([math.exp(z)]), cond)[0]) - target
+
+        # Smallest size that can reach the target at all (floor(N) falls with N).
+        lo = -5.0
+        top = SEARCH_SPAN
+        while floor_excess(top) >= 0 and top < 700:
+            top += SEARCH_SPAN
+        if floor_excess(top) >= 0:
+            raise InfeasibleError(
+                f"{self.preset.name}: target loss {target:g} is below what any model size reaches "
+                f"with this data (floor {law.loss_floor(np.array([math.exp(top)]), cond)[0]:.6g}); "
+                "add unique tokens or raise the target"
+            )
+        x_reach = lo if floor_excess(lo) < 0 else crossing(floor_excess, lo, top)
+        lo, hi = x_reach + 1e-9, x_reach + SEARCH_SPAN
+        hi_reason = None
+        r = self.request
+        if r.max_params is not None and math.log(r.max_params) < hi:
+            hi, hi_reason = math.log(r.max_params), "max_params"
+            if hi <= lo:
+                raise InfeasibleError(
+                    f"{self.preset.name}: no model within max_params = {r.max_params:.4g} reaches "
+                    f"loss {target:g} (it needs more than {math.exp(x_reach):.4g} params); raise "
+                    "--max-params or the target"
+                )
+
+        def usage(x):
+            params = np.exp(np.asarray(x, dtype=float))
+            with np.errstate(all="ignore"):
+                train = law.flops_for_loss(params, target, cond)
+                tokens, steps, _ = law.allocation(params, train, cond)
+            return params, train, tokens, steps
+
+        # Tokens and steps needed fall as N grows: each cap is a lower bound on x.
+        low_reason = None
+        limits = [(name, cap, 2) for name, cap in self.token_caps.items()]
+        if self.max_steps is not None:
+            limits.append(("max_steps", self.max_steps, 3))
+        for name, cap, index in limits:
+
+            def need(z, cap=cap, index=index):
+                value = usage(np.array([z]))[index][0]
+                return (math.log(value) if np.isfinite(value) else 1e300) - math.log(cap)
+
+            if need(hi) > 0:
+                within = f" within max_params = {r.max_params:.4g}" if hi_reason else ""
+                raise InfeasibleError(
+                    f"{self.preset.name}: loss {target:g} cannot be reached with {name} = {cap:.4g}"
+                    f"{within}; raise --{name.replace('_', '-')}"
+                    + (" or --max-params" if hi_reason else "")
+                    + " or the target"
+                )
+            if need(lo) > 0:
+                bound = crossing(need, lo, hi)
+                if bound > lo:
+                    lo, low_reason = bound, name
+
+        def cost(x):
+            params, train, _, _ = usage(x)
+            return train + inference_flops(params, T)
+
+        x = argmin_unimodal(cost, lo, hi)
+        binding = []
+        if hi_reason and x >= hi - 1e-9:
+            binding.append(hi_reason)
+        if low_reason and x <= lo + 1e-9:
+            binding.append(low_reason)
+        params, train, _, _ = usage(np.array([x]))
+        return float(params[0]), float(train[0]), binding, "numerical"
+
+    # ----- the plan --------------------------------------------------------------------------
+    def _guard(self, train: float) -> None:
+        if not math.isfinite(train) or train > 1e200:
+            raise InfeasibleError(
+                f"{self.preset.name}: reaching loss {self.request.target_loss:g} needs more than "
+                "1e200 FLOPs; raise the target"
+            )
+
+    def finish(self, params: float, train: float, binding: list[str], method: str) -> Plan:
+        law, preset = self.law, self.preset
+        self._guard(train)
+        tokens, steps, batch = (float(v[0]) for v in law.allocation(np.array([params]), train, self.cond))
+        loss = float(law.loss_on_budget(np.array([params]), train, self.cond)[0])
+        if self.soft_unique and tokens > self.request.unique_tokens * (1 + 1e-9):
+            binding = [*binding, "unique_tokens"]
+            epochs = tokens / self.request.unique_tokens
+            self.notes.append(
+                f"{epochs:.2f} epochs over the unique data (repeats valued as in REFERENCE §5.1)"
+            )
+        inference = float(inference_flops(params, self.T))
+        notes = [*law.notes(), *preset.notes]
+        if not law.law_sets_batch:
+            notes.append("steps = tokens / batch; " + self.cond.batch.describe())
+        notes.append(loss_scale_note(preset))
+        notes.extend(self.notes)
+        return Plan(
+            law=preset.name,
+            family=preset.family,
+            params=params,
+            tokens=tokens,
+            steps=steps,
+            batch_tokens=batch,
+            tokens_per_param=tokens / params,
+            loss=loss,
+            train_flops=train,
+            inference_flops=inference,
+            total_flops=train + inference,
+            binding=binding,
+            notes=notes,
+            method=method,
+        )
+
+
+def _plan_frontier(preset: Preset, request: PlanRequest) -> Plan:
+    extras = [
+        k
+        for k, v in {
+            "--target-loss": request.target_loss,
+            "--inference-tokens": request.inference_tokens or None,
+            "--batch-tokens": request.batch_tokens,
+            **{f"--{k.replace('_', '-')}": v for k, v in request.caps().items()},
+        }.items()
+        if v is not None
+    ]
+    if extras:
+        raise InputError(
+            f"{preset.name} is the empirical Table 6 frontier: it answers --flops plans only and "
+            f"cannot honour {', '.join(extras)}; use kaplan2020 (the law's own optimum) instead"
+        )
+    frontier = preset.law
+    values = frontier.plan(request.flops)
+    table = frontier.table_values(request.flops)
+    notes = [
+        *frontier.notes(),
+        *preset.notes,
+        f"Table 6 itself gives B_crit = {table['batch_tokens']:.4g} and D_opt = {table['tokens']:.4g} "
+        "tokens at this budget (REFERENCE §1.4); batch here is tokens/steps",
+        loss_scale_note(preset),
+    ]
+    return Plan(
+        law=preset.name,
+        family=preset.family,
+        params=values["params"],
+        tokens=values["tokens"],
+        steps=values["steps"],
+        batch_tokens=values["batch_tokens"],
+        tokens_per_param=values["tokens"] / values["params"],
+        loss=values["loss"],
+        train_flops=request.flops,
+        inference_flops=0.0,
+        total_flops=request.flops,
+        binding=[],
+        notes=notes,
+        method="empirical frontier",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Prediction:
+    law: str
+    params: float
+    tokens: float
+    steps: float | None
+    loss: float
+    train_flops: float
+    overhead_pct: float | None
+    notes: list[str] = field(default_factory=list)
+    batch_tokens: float | None = None
+    optimal_train_flops: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def predict(
+    preset: Preset,
+    params: float,
+    tokens: float | None = None,
+    steps: float | None = None,
+    batch_tokens: float | None = None,
+    unique_tokens: float | None = None,
+) -> Prediction:
+    """Loss and FLOPs of a given (N, D) or (N, S), and its compute overhead versus the optimum.
+
+    The overhead is C / C_opt(L) - 1 in percent, where C_opt(L) is the least training compute
+    that reaches the same loss under the same law (CLI.md ``scale predict``).
+    """
+    if preset.is_frontier:
+        raise InputError(
+            f"{preset.name} is an allocation-only frontier (Kaplan Table 6) and predicts no loss "
+            "for a given configuration; use kaplan2020"
+        )
+    if (tokens is None) == (steps is None):
+        raise InputError("give exactly one of --tokens or --steps with --params")
+    request = PlanRequest(
+        target_loss=1.0, batch_tokens=batch_tokens, unique_tokens=unique_tokens, allow_repeats=True
+    )
+    cond = conditions_for(preset, request)
+    law = preset.law
+    values = law.predict(params, tokens, steps, cond)
+    notes = list(law.notes())
+    joint = preset.family == "kaplan" and tokens is not None
+    if joint:
+        notes.append("loss from the joint L(N, D) of eq. 1.5 (Table 2 constants; REFERENCE §1.2)")
+        best = argmin_unimodal(lambda x: law.joint_flops_for_loss(np.exp(x), values["loss"]), 0.0, 80.0)
+        optimal = float(law.joint_flops_for_loss(np.exp(best), values["loss"]))
+    else:
+        optimal = plan(
+            preset,
+            PlanRequest(
+                target_loss=values["loss"],
+                batch_tokens=batch_tokens,
+                unique_tokens=unique_tokens,
+                allow_repeats=True,
+            ),
+        ).train_flops
+        if not law.law_sets_batch:
+            notes.append(cond.batch.describe())
+    notes.append(loss_scale_note(preset))
+    overhead = 100.0 * (values["train_flops"] / optimal - 1.0)
+    return Prediction(
+        law=preset.name,
+        params=params,
+        tokens=values["tokens"],
+        steps=values["steps"],
+        loss=values["loss"],
+        train_flops=values["train_flops"],
+        overhead_pct=overhead,
+        notes=notes,
+        batch_tokens=values["batch_tokens"],
+        optimal_train_flops=optimal,
+    )

@@ -1,0 +1,212 @@
+"""Table / JSON / YAML / CSV output of plain result dicts; human magnitudes (70.0B, 1.40T).
+
+rich is imported only for the table format, so scripted output starts fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from scalecli.errors import InputError
+from scalecli.units import human_count, human_flops
+
+FORMATS = ("table", "json", "yaml", "csv")
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return fmt
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: numpy scalars to float, non-finite floats to None, tuples to lists."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dump(payload: dict[str, Any], fmt: str) -> str:
+    payload = _clean(payload)
+    if fmt == "json":
+        return json.dumps(payload, indent=2)
+    if fmt == "yaml":
+        import yaml
+
+        return yaml.safe_dump(payload, sort_keys=False, allow_unicode=True).rstrip("\n")
+    raise InputError(f"unsupported format {fmt!r}")
+
+
+def rows_to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    rows = [_clean(r) for r in rows]
+    columns: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+    return buf.getvalue().rstrip("\n")
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return "" if value is None else value
+
+
+def console(stderr: bool = False):
+    """A rich Console that honours NO_COLOR and plain pipes, at most 80 columns wide when piped."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    no_color = bool(os.environ.get("NO_COLOR")) or not stream.isatty()
+    width = None if stream.isatty() else 80
+    return Console(
+        file=stream,
+        no_color=no_color,
+        highlight=False,
+        width=width,
+        color_system=None if no_color else "auto",
+        soft_wrap=False,
+    )
+
+
+def notes_block(notes_by_law: dict[str, list[str]]) -> list[str]:
+    """Each distinct note once, prefixed by the laws it applies to (none when it applies to all)."""
+    owners: dict[str, list[str]] = {}
+    for law, notes in notes_by_law.items():
+        for note in notes:
+            owners.setdefault(note, []).append(law)
+    lines = []
+    for note, laws in owners.items():
+        prefix = "" if len(laws) == len(notes_by_law) else ", ".join(laws) + ": "
+        lines.append(f"• {prefix}{note}")
+    return lines
+
+
+def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
+    plans = payload["plans"]
+    with_inference = any(p["inference_flops"] for p in plans)
+    with_cost = any(p.get("gpu_hours") is not None for p in plans)
+    table = _table("Compute-optimal plan")
+    table.add_column("law", no_wrap=True)
+    for col in ("params", "tokens", "D/N", "steps", "batch", "loss", "FLOPs"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for p in plans:
+        flops = human_flops(p["total_flops"] if with_inference else p["train_flops"])
+        row = [
+            p["law"],
+            human_count(p["params"]),
+            human_count(p["tokens"]),
+            human_count(p["tokens_per_param"]),
+            human_count(p["steps"]),
+            human_count(p["batch_tokens"]),
+            f"{p['loss']:.4g}",
+            flops,
+        ]
+        table.add_row(*row)
+    table.caption = "Sources: " + "; ".join(f"{k}: {v}" for k, v in sources.items())
+    table.caption_justify = "left"
+    out = console()
+    out.print(table)
+    if with_inference or with_cost:
+        extra = _table("Compute and cost")
+        extra.add_column("law", no_wrap=True)
+        for col in ("train", "inference", "total", "GPU-hours", "days", "USD"):
+            extra.add_column(col, justify="right", no_wrap=True)
+        for p in plans:
+            extra.add_row(
+                p["law"],
+                human_flops(p["train_flops"]),
+                human_flops(p["inference_flops"]),
+                human_flops(p["total_flops"]),
+                human_count(p.get("gpu_hours")),
+                _fmt(p.get("days")),
+                human_count(p.get("cost_usd")),
+            )
+        out.print(extra)
+    intervals = [p for p in plans if p.get("interval")]
+    for p in intervals:
+        iv = p["interval"]
+        level = int(round(iv["level"] * 100))
+        params, tokens, loss = iv["params"], iv["tokens"], iv["loss"]
+        out.print(
+            f"{p['law']}: {level}% interval params {human_count(params[0])}–{human_count(params[1])}, "
+            f"tokens {human_count(tokens[0])}–{human_count(tokens[1])}, loss {loss[0]:.4g}–{loss[1]:.4g}",
+            markup=False,
+        )
+    for p in plans:
+        if p["binding"]:
+            out.print(f"{p['law']}: binding constraints: {', '.join(p['binding'])}", markup=False)
+    out.print("Notes:")
+    for line in notes_block({p["law"]: p["notes"] for p in plans}):
+        out.print(line, markup=False)
+
+
+def _table(title: str, **kwargs):
+    """A compact table: no vertical rules, so eight columns fit in 80 characters."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(
+        title=title,
+        title_justify="left",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        **kwargs,
+    )
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def key_value_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
+
+    table = _table(title, show_header=False)
+    table.add_column("key", no_wrap=True, style="bold")
+    table.add_column("value")
+    for k, v in rows:
+        table.add_row(k, v)
+    console().print(table)
+
+
+def simple_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    caption: str | None = None,
+    notes: Sequence[str] = (),
+    text_columns: int = 1,
+) -> None:
+    """Columns after the first ``text_columns`` are numbers, right-aligned."""
+
+    table = _table(title, caption=caption)
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i < text_columns else "right", no_wrap=i == 0)
+    for row in rows:
+        table.add_row(*row)
+    out = console()
+    out.print(table)
+    for n in notes:
+        out.print(n if n.startswith("• ") else f"• {n}", markup=False)
