@@ -64,6 +64,25 @@ def _emit(payload: dict[str, Any], fmt: str, table, csv_rows) -> None:
         typer.echo(render.dump(payload, fmt))
 
 
+def _hardware(gpu, mfu, gpus, usd_per_gpu_hour, precision):
+    from scalecli import compute
+
+    if gpu is None:
+        given = [n for n, v in (("--mfu", mfu), ("--usd-per-gpu-hour", usd_per_gpu_hour)) if v is not None]
+        if given:
+            raise InputError(f"{given[0]} needs --gpu NAME (see 'scale hardware')")
+        return None
+    if mfu is None:
+        raise InputError("--gpu needs --mfu F, the fraction of peak FLOP/s you sustain (e.g. 0.4)")
+    return compute.HardwarePlan(
+        accelerator=compute.find_accelerator(gpu),
+        mfu=parse_number(mfu, "--mfu"),
+        gpus=gpus,
+        usd_per_gpu_hour=_num(usd_per_gpu_hour, "--usd-per-gpu-hour"),
+        precision=precision,
+    )
+
+
 def _load_laws(laws: list[str] | None):
     from scalecli import presets
 
@@ -96,6 +115,17 @@ def plan(
     batch_tokens: str | None = typer.Option(
         None, "--batch-tokens", help="Tokens per optimizer step (default: the preset's batch rule)."
     ),
+    gpu: str | None = typer.Option(None, "--gpu", help="Accelerator (see 'scale hardware'), e.g. H100."),
+    mfu: str | None = typer.Option(None, "--mfu", help="Model FLOPs utilisation, a fraction (0.4 = 40%)."),
+    gpus: int = typer.Option(1, "--gpus", help="Number of accelerators (sets wall-clock days)."),
+    usd_per_gpu_hour: str | None = typer.Option(None, "--usd-per-gpu-hour", help="Price of one GPU-hour."),
+    precision: str = typer.Option("bf16", "--precision", help="Peak to use: bf16 or fp8."),
+    gpu_hours: str | None = typer.Option(
+        None, "--gpu-hours", help="Budget in GPU-hours instead of --flops (with --gpu, --mfu)."
+    ),
+    budget_usd: str | None = typer.Option(
+        None, "--budget-usd", help="Budget in dollars (with --gpu, --mfu, --usd-per-gpu-hour)."
+    ),
     fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
     """Solve for the compute-optimal model size, tokens, steps and loss.
@@ -104,12 +134,19 @@ def plan(
       scale plan --flops 1e23
       scale plan --flops 1e23 --law besiroglu2024 --format json
       scale plan --target-loss 2.1 --law hoffmann2022 --max-params 7B
+      scale plan --target-loss 1.947 --inference-tokens 2T --law besiroglu2024
+      scale plan --flops 1e22 --unique-tokens 25B --law muennighoff2023
+      scale plan --gpu-hours 1M --gpu H100 --mfu 0.4 --usd-per-gpu-hour 2.5
     """
-    from scalecli import planner, render
+    from scalecli import compute, planner, render
 
     render.check_format(fmt)
+    hardware = _hardware(gpu, mfu, gpus, usd_per_gpu_hour, precision)
+    budget = compute.budget_flops(
+        _num(flops, "--flops"), _num(gpu_hours, "--gpu-hours"), _num(budget_usd, "--budget-usd"), hardware
+    )
     request = planner.PlanRequest(
-        flops=_num(flops, "--flops"),
+        flops=budget,
         target_loss=_num(target_loss, "--target-loss"),
         inference_tokens=_num(inference_tokens, "--inference-tokens", allow_zero=True) or 0.0,
         max_params=_num(max_params, "--max-params"),
@@ -120,9 +157,22 @@ def plan(
         allow_repeats=allow_repeats,
     )
     loaded = _load_laws(law)
-    plans = [planner.plan(p, request).to_dict() for p in loaded]
+    plans = []
+    for preset in loaded:
+        result = planner.plan(preset, request)
+        if hardware is not None:
+            result.add_costs(hardware)
+        plans.append(result.to_dict())
     request_dict = {k: v for k, v in vars(request).items() if v not in (None, False)}
     request_dict["laws"] = [p.name for p in loaded]
+    if hardware is not None:
+        request_dict.update(
+            gpu=hardware.accelerator.name,
+            mfu=hardware.mfu,
+            gpus=hardware.gpus,
+            usd_per_gpu_hour=hardware.usd_per_gpu_hour,
+            precision=precision,
+        )
     payload = {"scalecli_version": __version__, "request": request_dict, "plans": plans}
     sources = {p.name: p.source_line() for p in loaded}
     _emit(payload, fmt, lambda: render.plan_table(payload, sources), plans)
@@ -137,6 +187,9 @@ def predict(
     unique_tokens: str | None = typer.Option(
         None, "--unique-tokens", help="Unique data, for laws that model repeats."
     ),
+    inference_tokens: str | None = typer.Option(
+        None, "--inference-tokens", help="Lifetime inference tokens: also report the lifetime overhead."
+    ),
     law: list[str] | None = typer.Option(None, "--law", help="Preset name or YAML file (repeatable)."),
     fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
@@ -145,6 +198,7 @@ def predict(
     Examples:
       scale predict --law hoffmann2022 --params 70B --tokens 1.4T
       scale predict --law kaplan2020 --params 1B --steps 200K --format json
+      scale predict --law besiroglu2024 --params 13B --tokens 260B --inference-tokens 2T
     """
     from scalecli import planner, render
     from scalecli.units import human_count, human_flops
@@ -158,10 +212,16 @@ def predict(
     b = _num(batch_tokens, "--batch-tokens")
     u = _num(unique_tokens, "--unique-tokens")
     loaded = _load_laws(law)
-    preds = [planner.predict(p, n, d, s, b, u).to_dict() for p in loaded]
+    t = _num(inference_tokens, "--inference-tokens", allow_zero=True) or 0.0
+    preds = [planner.predict(p, n, d, s, b, u, t).to_dict() for p in loaded]
     payload = {"scalecli_version": __version__, "predictions": preds}
 
     def table() -> None:
+        def lifetime(p) -> tuple[str, ...]:
+            if p["lifetime_overhead_pct"] is None:
+                return ()
+            return (human_flops(p["lifetime_flops"]), f"{p['lifetime_overhead_pct']:+.1f}%")
+
         rows = [
             (
                 p["law"],
@@ -172,18 +232,126 @@ def predict(
                 human_flops(p["train_flops"]),
                 human_flops(p["optimal_train_flops"]),
                 "-" if p["overhead_pct"] is None else f"{p['overhead_pct']:+.1f}%",
+                *lifetime(p),
             )
             for p in preds
         ]
-        notes = render.notes_block({p["law"]: p["notes"] for p in preds})
-        render.simple_table(
-            "Prediction",
-            ["law", "params", "tokens", "steps", "loss", "FLOPs", "optimal", "overhead"],
-            rows,
-            notes=notes,
-        )
+        columns = ["law", "params", "tokens", "steps", "loss", "FLOPs", "optimal", "overhead"]
+        if t > 0:  # drop steps and the optimal-training column to fit 80 characters
+            columns = ["law", "params", "tokens", "loss", "train", "extra", "lifetime", "extra"]
+            rows = [row[:3] + row[4:6] + row[7:] for row in rows]
+            notes_extra = ["extra: FLOPs above the optimum that reaches the same loss (training, lifetime)"]
+        else:
+            notes_extra = []
+        notes = render.notes_block({p["law"]: p["notes"] for p in preds}) + notes_extra
+        render.simple_table("Prediction", columns, rows, notes=notes)
 
     _emit(payload, fmt, table, preds)
+
+
+@app.command()
+def sweep(
+    flops_from: str = typer.Option(..., "--flops-from", help="Smallest training budget (FLOPs)."),
+    flops_to: str = typer.Option(..., "--flops-to", help="Largest training budget (FLOPs)."),
+    points: int = typer.Option(7, "--points", help="Number of log-spaced budgets."),
+    law: list[str] | None = typer.Option(None, "--law", help="Preset name or YAML file (repeatable)."),
+    batch_tokens: str | None = typer.Option(None, "--batch-tokens", help="Tokens per optimizer step."),
+    plot: str | None = typer.Option(None, "--plot", help="Write N*(C) and D*(C) to this PNG (plot extra)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --plot file."),
+    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
+) -> None:
+    """Optimal N, D, steps and loss over a range of budgets, for each law.
+
+    Examples:
+      scale sweep --flops-from 1e19 --flops-to 1e25 --points 7
+      scale sweep --flops-from 1e19 --flops-to 1e25 --law besiroglu2024 --format csv
+      scale sweep --flops-from 1e19 --flops-to 1e25 --plot allocation.png
+    """
+    from scalecli import planner, render
+    from scalecli.units import human_count, human_flops
+
+    render.check_format(fmt)
+    if plot is not None:
+        from scalecli.files import check_writable
+
+        check_writable(plot, force, "--plot")
+    grid = planner.budgets(_num(flops_from, "--flops-from"), _num(flops_to, "--flops-to"), points)
+    batch = _num(batch_tokens, "--batch-tokens")
+    sweeps = [planner.sweep(p, grid, batch).to_dict() for p in _load_laws(law)]
+    if plot is not None:
+        from scalecli.plot import plot_sweeps
+
+        plot_sweeps(sweeps, plot, force)
+    payload = {"scalecli_version": __version__, "flops": grid.tolist(), "sweeps": sweeps}
+    keys = ("params", "tokens", "steps", "batch_tokens", "tokens_per_param", "loss")
+    rows = [
+        {"law": s["law"], "flops": c, **{k: s[k][i] for k in keys}}
+        for s in sweeps
+        for i, c in enumerate(s["flops"])
+    ]
+
+    def table() -> None:
+        render.simple_table(
+            "Compute-optimal allocation by budget",
+            ["law", "FLOPs", "params", "tokens", "D/N", "steps", "loss"],
+            [
+                (
+                    r["law"],
+                    human_flops(r["flops"]),
+                    human_count(r["params"]),
+                    human_count(r["tokens"]),
+                    human_count(r["tokens_per_param"]),
+                    human_count(r["steps"]),
+                    f"{r['loss']:.4g}",
+                )
+                for r in rows
+            ],
+            notes=[f"plot written to {plot}"] if plot else [],
+        )
+
+    _emit(payload, fmt, table, rows)
+
+
+@app.command()
+def hardware(fmt: str = typer.Option("table", "--format", help=FORMAT_HELP)) -> None:
+    """List the accelerators --gpu accepts, with peak dense FLOP/s and sources.
+
+    Example: scale hardware --format json
+    """
+    from scalecli import compute, render
+
+    render.check_format(fmt)
+    rows = [
+        {
+            "name": a.name,
+            "description": a.description,
+            "aliases": list(a.aliases),
+            "memory_gb": a.memory_gb,
+            **{f"peak_{k}": v for k, v in a.peak_flops.items()},
+            "source": a.source,
+        }
+        for a in compute.hardware().values()
+    ]
+    payload = {"scalecli_version": __version__, "accelerators": rows}
+
+    def table() -> None:
+        render.simple_table(
+            "Accelerators (peak dense FLOP/s)",
+            ["name", "description", "bf16", "fp8"],
+            [
+                (
+                    r["name"],
+                    r["description"],
+                    f"{r['peak_bf16']:.4g}",
+                    f"{r['peak_fp8']:.4g}" if "peak_fp8" in r else "-",
+                )
+                for r in rows
+            ],
+            notes=[f"{r['name']}: {r['source'].get('status', '')}" for r in rows],
+            text_columns=2,
+        )
+
+    _emit(payload, fmt, table, rows)
 
 
 @presets_app.callback()

@@ -68,6 +68,14 @@ class Plan:
     cost_usd: float | None = None
     interval: dict[str, Any] | None = None
     method: str = "closed form"
+    comparison: dict[str, Any] | None = None
+    hardware: dict[str, Any] | None = None
+
+    def add_costs(self, hardware) -> None:
+        """Fill gpu_hours, days and cost_usd from a compute.HardwarePlan."""
+        costs = hardware.costs(self.train_flops, self.inference_flops)
+        self.gpu_hours, self.days, self.cost_usd = costs["gpu_hours"], costs["days"], costs["cost_usd"]
+        self.hardware = costs["hardware"]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,7 +99,37 @@ def plan(preset: Preset, request: PlanRequest, *, numeric: bool = False) -> Plan
     result = None if numeric else solver.closed_form()
     if result is None:
         result = solver.solve_flops() if request.flops is not None else solver.solve_target()
-    return solver.finish(*result)
+    out = solver.finish(*result)
+    if request.inference_tokens > 0:
+        out.comparison = inference_free_comparison(preset, out, request)
+    return out
+
+
+def inference_free_comparison(preset: Preset, result: Plan, request: PlanRequest) -> dict[str, Any]:
+    """The compute-optimal model reaching the same loss when inference is ignored, and what it
+    costs over the same lifetime (Sardana et al.'s "Chinchilla-style" baseline, REFERENCE §4.4).
+    """
+    same_loss = PlanRequest(
+        target_loss=result.loss,
+        batch_tokens=request.batch_tokens,
+        unique_tokens=request.unique_tokens,
+        allow_repeats=request.allow_repeats,
+    )
+    base = plan(preset, same_loss)
+    serving = float(inference_flops(base.params, request.inference_tokens))
+    total = base.train_flops + serving
+    return {
+        "label": "compute-optimal model at the same loss, ignoring inference",
+        "params": base.params,
+        "tokens": base.tokens,
+        "train_flops": base.train_flops,
+        "inference_flops": serving,
+        "total_flops": total,
+        "total_flops_ratio": result.total_flops / total,
+        "params_ratio": result.params / base.params,
+        "tokens_ratio": result.tokens / base.tokens,
+        "flops_saved": total - result.total_flops,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,7 +157,7 @@ class _Solver:
             else:
                 self.token_caps["unique_tokens"] = request.unique_tokens
                 self.notes.append(
-                    f"{preset.name} does not model repeated data: --unique-tokens is a hard cap on "
+                    "this law does not model repeated data: --unique-tokens is a hard cap on "
                     "tokens (pass --allow-repeats to lift it, or use muennighoff2023)"
                 )
         self.max_steps = request.max_steps
@@ -159,6 +197,7 @@ class _Solver:
         params = self.law.closed_form_params(train, self.cond)
         if params is None:
             return None
+        params = float(params)
         tokens, steps, _ = self.law.allocation(np.array([params]), train, self.cond)
         if self._violations(params, float(tokens[0]), float(steps[0])):
             return None
@@ -179,15 +218,15 @@ class _Solver:
                 f"after serving {T:.4g} inference tokens (2·N FLOPs each)"
             )
 
-        def train_flops_at(x):
-            params = np.exp(x)
+        def train_flops_at(params):
             budget = C - inference_flops(params, T)
             for cap in self._cap_flops(params).values():
                 budget = np.minimum(budget, cap)
-            return params, budget
+            return budget
 
         def objective(x):
-            params, budget = train_flops_at(np.asarray(x, dtype=float))
+            params = np.exp(np.asarray(x, dtype=float))
+            budget = train_flops_at(params)
             with np.errstate(all="ignore"):
                 return np.where(
                     budget > 0, self.law.loss_on_budget(params, np.maximum(budget, 1e-300), self.cond), np.inf
@@ -205,11 +244,11 @@ class _Solver:
                 xk = crossing(excess, lo, hi)
                 if abs(xk - x) < 1e-4 and objective(np.array([xk]))[0] <= objective(np.array([x]))[0]:
                     x = xk
-        params, budget = train_flops_at(np.array([x]))
-        params, train = float(params[0]), float(budget[0])
-        binding = []
-        if hi_reason and x >= hi - 1e-9:
-            binding.append(hi_reason)
+        on_cap = hi_reason is not None and x >= hi - 1e-9
+        # On the cap use it exactly: exp(ln(cap)) is not always the cap to the last bit.
+        params = self.request.max_params if on_cap else math.exp(x)
+        train = float(train_flops_at(np.array([params]))[0])
+        binding = [hi_reason] if on_cap else []
         caps = self._cap_flops(np.array([params]))
         spend = C - inference_flops(params, T)
         for name, cap in caps.items():
@@ -305,7 +344,11 @@ class _Solver:
             binding.append(hi_reason)
         if low_reason and x <= lo + 1e-9:
             binding.append(low_reason)
-        params, train, _, _ = usage(np.array([x]))
+        if "max_params" in binding:
+            params = np.array([r.max_params])
+            train = law.flops_for_loss(params, target, cond)
+        else:
+            params, train, _, _ = usage(np.array([x]))
         return float(params[0]), float(train[0]), binding, "numerical"
 
     # ----- the plan --------------------------------------------------------------------------
@@ -408,6 +451,10 @@ class Prediction:
     notes: list[str] = field(default_factory=list)
     batch_tokens: float | None = None
     optimal_train_flops: float | None = None
+    inference_flops: float | None = None
+    lifetime_flops: float | None = None
+    optimal_lifetime_flops: float | None = None
+    lifetime_overhead_pct: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -420,6 +467,7 @@ def predict(
     steps: float | None = None,
     batch_tokens: float | None = None,
     unique_tokens: float | None = None,
+    inference_tokens: float = 0.0,
 ) -> Prediction:
     """Loss and FLOPs of a given (N, D) or (N, S), and its compute overhead versus the optimum.
 
@@ -459,6 +507,35 @@ def predict(
             notes.append(cond.batch.describe())
     notes.append(loss_scale_note(preset))
     overhead = 100.0 * (values["train_flops"] / optimal - 1.0)
+    lifetime: dict[str, float | None] = {}
+    if inference_tokens > 0:
+        if joint:
+            raise InputError(
+                "--inference-tokens with kaplan --tokens is not supported (the joint L(N, D) has no "
+                "planning law); use --steps"
+            )
+        serving = float(inference_flops(params, inference_tokens))
+        best = plan(
+            preset,
+            PlanRequest(
+                target_loss=values["loss"],
+                inference_tokens=inference_tokens,
+                batch_tokens=batch_tokens,
+                unique_tokens=unique_tokens,
+                allow_repeats=True,
+            ),
+        )
+        total = values["train_flops"] + serving
+        lifetime = {
+            "inference_flops": serving,
+            "lifetime_flops": total,
+            "optimal_lifetime_flops": best.total_flops,
+            "lifetime_overhead_pct": 100.0 * (total / best.total_flops - 1.0),
+        }
+        notes.append(
+            f"lifetime = training + 2·N FLOPs per inference token; the lifetime optimum at this loss "
+            f"has {best.params:.4g} params on {best.tokens:.4g} tokens (Sardana et al., REFERENCE §4)"
+        )
     return Prediction(
         law=preset.name,
         params=params,
@@ -470,4 +547,75 @@ def predict(
         notes=notes,
         batch_tokens=values["batch_tokens"],
         optimal_train_flops=optimal,
+        **lifetime,
     )
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Sweep:
+    """Optimal allocations of one law over a range of budgets (arrays as lists)."""
+
+    law: str
+    family: str
+    flops: list[float]
+    params: list[float]
+    tokens: list[float]
+    steps: list[float]
+    batch_tokens: list[float]
+    tokens_per_param: list[float]
+    loss: list[float]
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sweep(preset: Preset, flops, batch_tokens: float | None = None) -> Sweep:
+    """Compute-optimal N, D, steps and loss at each budget, vectorised over the budgets where
+    the law has a closed form (one solve per budget otherwise)."""
+    flops = np.asarray(flops, dtype=float)
+    request = PlanRequest(flops=float(flops[0]), batch_tokens=batch_tokens)
+    if preset.is_frontier:
+        if batch_tokens is not None:
+            plan(preset, request)  # raises the frontier's refusal
+        values = preset.law.plan(flops)
+        params, tokens, steps, loss = values["params"], values["tokens"], values["steps"], values["loss"]
+        batch, method = values["batch_tokens"], "empirical frontier"
+    else:
+        cond = conditions_for(preset, request)
+        params = preset.law.closed_form_params(flops, cond)
+        if params is not None:
+            tokens, steps, batch = preset.law.allocation(params, flops, cond)
+            loss = preset.law.loss_on_budget(params, flops, cond)
+            method = "closed form"
+        else:
+            plans = [plan(preset, PlanRequest(flops=float(c), batch_tokens=batch_tokens)) for c in flops]
+            params, tokens, steps, batch, loss = (
+                np.array([getattr(p, f) for p in plans])
+                for f in ("params", "tokens", "steps", "batch_tokens", "loss")
+            )
+            method = "numerical"
+    return Sweep(
+        law=preset.name,
+        family=preset.family,
+        flops=flops.tolist(),
+        params=np.asarray(params).tolist(),
+        tokens=np.asarray(tokens).tolist(),
+        steps=np.asarray(steps).tolist(),
+        batch_tokens=np.asarray(batch).tolist(),
+        tokens_per_param=(np.asarray(tokens) / np.asarray(params)).tolist(),
+        loss=np.asarray(loss).tolist(),
+        method=method,
+    )
+
+
+def budgets(flops_from: float, flops_to: float, points: int):
+    """Log-spaced budgets from ``flops_from`` to ``flops_to`` inclusive."""
+    if points < 2:
+        raise InputError(f"--points must be at least 2, got {points}")
+    if points > 10_000:
+        raise InputError(f"--points must be at most 10000, got {points}")
+    if flops_to <= flops_from:
+        raise InputError(f"--flops-to ({flops_to:g}) must be above --flops-from ({flops_from:g})")
+    return np.logspace(math.log10(flops_from), math.log10(flops_to), points)

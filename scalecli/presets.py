@@ -77,8 +77,20 @@ def _shipped_dir():
         return Path(__file__).resolve().parent.parent / "presets"
 
 
+NOT_LAWS = {"hardware.yaml"}
+
+
 def shipped_names() -> list[str]:
-    return sorted(p.name[: -len(".yaml")] for p in _shipped_dir().iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name[: -len(".yaml")]
+        for p in _shipped_dir().iterdir()
+        if p.name.endswith(".yaml") and p.name not in NOT_LAWS
+    )
+
+
+def shipped_text(filename: str) -> str:
+    """A data file shipped beside the presets (e.g. hardware.yaml)."""
+    return (_shipped_dir() / filename).read_text(encoding="utf-8")
 
 
 def _alias_map() -> dict[str, str]:

@@ -155,6 +155,16 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
             markup=False,
         )
     for p in plans:
+        comp = p.get("comparison")
+        if comp:
+            out.print(
+                f"{p['law']}: lifetime FLOPs {comp['total_flops_ratio']:.2%} of the compute-optimal model "
+                f"at the same loss ({human_count(comp['params'])} params on {human_count(comp['tokens'])} "
+                f"tokens, {human_flops(comp['total_flops'])} FLOPs with the same inference); "
+                f"params {comp['params_ratio']:.2%}, tokens {comp['tokens_ratio']:.2%}",
+                markup=False,
+            )
+    for p in plans:
         if p["binding"]:
             out.print(f"{p['law']}: binding constraints: {', '.join(p['binding'])}", markup=False)
     out.print("Notes:")

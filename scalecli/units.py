@@ -68,6 +68,8 @@ def human_flops(x: float | None) -> str:
     """2.3e23 -> '2.3e23' (no '+' and no leading zeros in the exponent)."""
     if x is None or not math.isfinite(x):
         return "-"
+    if x == 0:
+        return "0"
     mantissa, exponent = f"{x:.2e}".split("e")
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 

@@ -128,8 +128,8 @@ class Law:
         """Loss of size N trained without limit (the best it can ever reach)."""
         raise NotImplementedError
 
-    def closed_form_params(self, train_flops: float, cond: Conditions) -> float | None:
-        """Compute-optimal N at this budget in closed form, or None if there is none."""
+    def closed_form_params(self, train_flops, cond: Conditions):
+        """Compute-optimal N at these budgets (array in, array out) in closed form, or None."""
         return None
 
     def closed_form_flops(self, loss: float, cond: Conditions) -> float | None:

@@ -106,12 +106,12 @@ class ChinchillaLaw(Law):
         return floor
 
     # ----- closed forms (Hoffmann et al. eq. 4; REFERENCE §2.2) ----------------------------
-    def closed_form_params(self, train_flops: float, cond: Conditions) -> float | None:
-        n_opt = self.G * (train_flops / 6.0) ** self.a
+    def closed_form_params(self, train_flops, cond: Conditions):
+        n_opt = self.G * (np.asarray(train_flops, dtype=float) / 6.0) ** self.a
         unique = self._unique(cond)
-        if unique is not None and train_flops / (6.0 * n_opt) > unique:
+        if unique is not None and np.any(train_flops / (6.0 * n_opt) > unique):
             return None  # repeated epochs change the optimum: no closed form (REFERENCE §5.3)
-        return float(n_opt)
+        return n_opt
 
     def closed_form_flops(self, loss: float, cond: Conditions) -> float | None:
         p = self.params
@@ -119,7 +119,7 @@ class ChinchillaLaw(Law):
             return None
         exponent = -(p["alpha"] + p["beta"]) / (p["alpha"] * p["beta"])
         flops = 6.0 * ((loss - p["E"]) / self.k_loss) ** exponent
-        return self.closed_form_params(flops, cond) and float(flops)
+        return None if self.closed_form_params(flops, cond) is None else float(flops)
 
     def predict(self, params, tokens, steps, cond: Conditions):
         if tokens is None:

@@ -101,9 +101,9 @@ class DynamicsLaw(Law):
         return p["E"] + self._data_term(cond) + p["A_N"] * np.asarray(params, dtype=float) ** -self.alpha
 
     # ----- closed forms (REFERENCE §6.5): N* = G·(C/k)^(beta/(alpha+beta)), k = 6·B ----------
-    def closed_form_params(self, train_flops: float, cond: Conditions) -> float | None:
-        k = 6.0 * float(cond.batch.batch_tokens(train_flops))
-        return float(self.G * (train_flops / k) ** self.a_exp)
+    def closed_form_params(self, train_flops, cond: Conditions):
+        k = 6.0 * cond.batch.batch_tokens(train_flops)
+        return self.G * (np.asarray(train_flops, dtype=float) / k) ** self.a_exp
 
     def closed_form_flops(self, loss: float, cond: Conditions) -> float | None:
         rem = loss - self.params["E"] - self._data_term(cond)

@@ -130,14 +130,12 @@ class KaplanLaw(Law):
         loss = self._size_term(params) + (self.params["S_c"] / (steps / 2.0)) ** self.params["alpha_S"]
         return 6.0 * params * self.critical_batch(loss) * steps
 
-    def closed_form_params(self, train_flops: float, cond: Conditions) -> float | None:
+    def closed_form_params(self, train_flops, cond: Conditions):
         if self._fixed_batch(cond) is not None:
             return None
         aN, aS = self.params["alpha_N"], self.params["alpha_S"]
-        c_min = train_flops / 2.0
-        return float(
-            self.params["N_c"] * (c_min / self.C_c) ** (self.alpha_C / aN) * (1.0 + aN / aS) ** (1.0 / aN)
-        )
+        c_min = np.asarray(train_flops, dtype=float) / 2.0
+        return self.params["N_c"] * (c_min / self.C_c) ** (self.alpha_C / aN) * (1.0 + aN / aS) ** (1.0 / aN)
 
     def closed_form_flops(self, loss: float, cond: Conditions) -> float | None:
         if self._fixed_batch(cond) is not None or loss <= 0:
