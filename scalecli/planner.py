@@ -102,6 +102,42 @@ def plan(preset: Preset, request: PlanRequest, *, numeric: bool = False) -> Plan
     out = solver.finish(*result)
     if request.inference_tokens > 0:
         out.comparison = inference_free_comparison(preset, out, request)
+    if preset.draws and not numeric:
+        out.interval = draw_interval(preset, request, out)
+    return out
+
+
+INTERVAL_LEVEL = 0.9
+
+
+def draw_interval(preset: Preset, request: PlanRequest, result: Plan, level: float = INTERVAL_LEVEL):
+    """Push the fit's bootstrap draws through the solver: a ``level`` interval on the plan."""
+    import dataclasses
+
+    from scalecli.laws import FAMILIES
+
+    family = FAMILIES[preset.family]
+    rows = []
+    failed = 0
+    for draw in preset.draws:
+        try:
+            law = family(draw, name=preset.name)
+            rows.append(plan(dataclasses.replace(preset, law=law, draws=[]), request))
+        except (InfeasibleError, InputError):
+            failed += 1
+    if not rows:
+        result.notes.append(f"no bootstrap draw gives a feasible plan ({failed} tried): no interval")
+        return None
+    tail = 100.0 * (1.0 - level) / 2.0
+    out: dict[str, Any] = {"level": level, "draws": len(rows)}
+    for name in ("params", "tokens", "steps", "loss", "train_flops"):
+        values = np.array([getattr(r, name) for r in rows])
+        out[name] = [float(np.percentile(values, tail)), float(np.percentile(values, 100.0 - tail))]
+    if failed:
+        result.notes.append(f"{failed} of {len(preset.draws)} bootstrap draws give no feasible plan")
+    result.notes.append(
+        f"interval: {level:.0%} of {len(rows)} bootstrap draws of the fit, each solved like the plan"
+    )
     return out
 
 
@@ -407,19 +443,19 @@ def _plan_frontier(preset: Preset, request: PlanRequest) -> Plan:
     ]
     if extras:
         raise InputError(
-            f"{preset.name} is the empirical Table 6 frontier: it answers --flops plans only and "
-            f"cannot honour {', '.join(extras)}; use kaplan2020 (the law's own optimum) instead"
+            f"{preset.name} is an empirical frontier: it answers --flops plans only and "
+            f"cannot honour {', '.join(extras)}; use a preset with a loss law (e.g. kaplan2020)"
         )
     frontier = preset.law
-    values = frontier.plan(request.flops)
-    table = frontier.table_values(request.flops)
-    notes = [
-        *frontier.notes(),
-        *preset.notes,
-        f"Table 6 itself gives B_crit = {table['batch_tokens']:.4g} and D_opt = {table['tokens']:.4g} "
-        "tokens at this budget (REFERENCE §1.4); batch here is tokens/steps",
-        loss_scale_note(preset),
-    ]
+    values = {k: float(v) for k, v in frontier.plan(request.flops, preset.batch).items()}
+    own = frontier.own_laws(request.flops)
+    notes = [*preset.notes]
+    if own:
+        told = " and ".join(f"{'B' if k == 'batch_tokens' else 'D'} = {v:.4g}" for k, v in own.items())
+        notes.append(f"the frontier's own laws give {told} tokens at this budget; here tokens = C/(6N)")
+    if "min_steps" not in frontier.laws and "batch_tokens" not in frontier.laws:
+        notes.append("steps = tokens / batch; " + preset.batch.describe())
+    notes.append(loss_scale_note(preset))
     return Plan(
         law=preset.name,
         family=preset.family,
@@ -476,8 +512,8 @@ def predict(
     """
     if preset.is_frontier:
         raise InputError(
-            f"{preset.name} is an allocation-only frontier (Kaplan Table 6) and predicts no loss "
-            "for a given configuration; use kaplan2020"
+            f"{preset.name} is an allocation-only frontier and predicts no loss for a given "
+            "configuration; use a preset with a loss law (e.g. kaplan2020)"
         )
     if (tokens is None) == (steps is None):
         raise InputError("give exactly one of --tokens or --steps with --params")
@@ -579,7 +615,7 @@ def sweep(preset: Preset, flops, batch_tokens: float | None = None) -> Sweep:
     if preset.is_frontier:
         if batch_tokens is not None:
             plan(preset, request)  # raises the frontier's refusal
-        values = preset.law.plan(flops)
+        values = preset.law.plan(flops, preset.batch)
         params, tokens, steps, loss = values["params"], values["tokens"], values["steps"], values["loss"]
         batch, method = values["batch_tokens"], "empirical frontier"
     else:

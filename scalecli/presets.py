@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from scalecli.errors import InputError
-from scalecli.laws import FAMILIES, BatchRule, KaplanFrontier, Law
+from scalecli.laws import FAMILIES, BatchRule, Frontier, Law
 from scalecli.laws.base import suggest
 from scalecli.units import parse_number
 
@@ -43,7 +43,7 @@ class Preset:
 
     name: str
     family: str
-    law: Any  # Law or KaplanFrontier
+    law: Any  # Law or Frontier
     batch: BatchRule
     description: str = ""
     fitted_range: tuple[float, float] | None = None
@@ -57,7 +57,7 @@ class Preset:
 
     @property
     def is_frontier(self) -> bool:
-        return isinstance(self.law, KaplanFrontier)
+        return isinstance(self.law, Frontier)
 
     def source_line(self) -> str:
         parts = [self.source.get("citation", ""), self.source.get("where", "")]
@@ -211,9 +211,7 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
         raise InputError(f"{origin}: give exactly one of 'params' or 'frontier'")
     try:
         if has_frontier:
-            if family != "kaplan":
-                raise InputError("a 'frontier' block is only defined for the kaplan family")
-            law: Law | KaplanFrontier = KaplanFrontier(data["frontier"], name=name)
+            law: Law | Frontier = Frontier(data["frontier"], family, name=name)
         else:
             law = FAMILIES[family](data["params"], name=name)
     except InputError as exc:

@@ -262,3 +262,26 @@ def test_a_cap_that_binds_never_helps_and_one_that_does_not_changes_nothing(name
     assert tight.params == pytest.approx(free.params * shrink, rel=1e-9)
     assert tight.binding == ["max_params"]
     assert tight.loss >= free.loss
+
+
+@pytest.mark.parametrize("flops", [1e19, 1e21, 1e23, 1e25])
+def test_kaplan_joint_only_law_closed_form_matches_numeric(flops):
+    # a kaplan preset with only eq. 1.5 (Table 2 constants, REFERENCE §1.2) plans along 6ND = C;
+    # its closed form N* = (p·N_c^p·C/(6·D_c))^(1/(p+1)) must agree with the bounded search
+    from scalecli.presets import preset_from_mapping
+
+    preset = preset_from_mapping(
+        {
+            "name": "kj",
+            "family": "kaplan",
+            "params": {"N_c": 6.4e13, "alpha_N": 0.076, "D_c": 1.8e13, "alpha_D": 0.103},
+        },
+        "test",
+    )
+    closed = plan(preset, PlanRequest(flops=flops))
+    numeric = plan(preset, PlanRequest(flops=flops), numeric=True)
+    assert closed.method == "closed form"
+    assert numeric.params == pytest.approx(closed.params, rel=1e-6)
+    assert closed.loss == pytest.approx(float(preset.law.joint_loss(closed.params, closed.tokens)), rel=1e-12)
+    back = plan(preset, PlanRequest(target_loss=closed.loss))
+    assert back.train_flops == pytest.approx(flops, rel=1e-9)

@@ -3,7 +3,8 @@
 from scalecli.laws.base import BatchRule, Conditions, Law
 from scalecli.laws.chinchilla import ChinchillaLaw
 from scalecli.laws.dynamics import DynamicsLaw
-from scalecli.laws.kaplan import KaplanFrontier, KaplanLaw
+from scalecli.laws.frontier import Frontier
+from scalecli.laws.kaplan import KaplanLaw
 
 FAMILIES: dict[str, type[Law]] = {
     "chinchilla": ChinchillaLaw,
@@ -17,7 +18,7 @@ __all__ = [
     "Conditions",
     "DynamicsLaw",
     "FAMILIES",
-    "KaplanFrontier",
+    "Frontier",
     "KaplanLaw",
     "Law",
 ]

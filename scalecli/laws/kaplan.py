@@ -5,7 +5,7 @@
   2·S_min steps and spends C = 2·C_min (eq. 5.1-5.5, convention B of §1.6-1.7). With a fixed
   batch B the run has S_min = S/(1 + B_crit/B) (eq. 5.4). N is non-embedding.
   The joint L(N, D) of eq. 1.5 (Table 2 constants) answers ``predict --tokens``.
-* ``KaplanFrontier``: the empirical Table 6 power laws (allocation only).
+The empirical Table 6 frontier is a ``frontier:`` preset (see ``laws/frontier.py``).
 """
 
 from __future__ import annotations
@@ -19,19 +19,40 @@ from scalecli.numerics import root_increasing
 PF_DAY = 8.64e19  # FLOP (REFERENCE §0)
 
 
+STEPS_KEYS = ("S_c", "alpha_S", "B_star", "alpha_B")
+
+
 class KaplanLaw(Law):
+    """Plans with L(N, S_min) at B_crit when S_c, alpha_S, B_star, alpha_B are given; a preset
+    with only the joint L(N, D) (N_c, alpha_N, D_c, alpha_D, e.g. from ``scale fit`` on final
+    losses) plans with that law along C = 6ND instead, its batch from the batch rule."""
+
     family = "kaplan"
-    required = ("N_c", "alpha_N", "S_c", "alpha_S", "B_star", "alpha_B")
-    optional = ("D_c", "alpha_D", "N_c_joint", "alpha_N_joint")
+    required = ("N_c", "alpha_N")
+    optional = (*STEPS_KEYS, "D_c", "alpha_D", "N_c_joint", "alpha_N_joint")
     params_convention = "non-embedding parameters (Kaplan et al. §1.3)"
-    law_sets_batch = True
 
     def __init__(self, params, name: str = "") -> None:
         super().__init__(params, name)
-        check_exponents(self, "alpha_N", "alpha_S", "alpha_B")
         p = self.params
         if ("D_c" in p) != ("alpha_D" in p):
             raise InputError(f"kaplan law {self.name!r}: the joint L(N, D) needs both D_c and alpha_D")
+        present = [k for k in STEPS_KEYS if k in p]
+        if present and len(present) < len(STEPS_KEYS):
+            missing = [k for k in STEPS_KEYS if k not in p]
+            raise InputError(f"kaplan law {self.name!r}: L(N, S_min) needs {', '.join(missing)} as well")
+        if not present and "D_c" not in p:
+            raise InputError(
+                f"kaplan law {self.name!r}: missing parameter(s): give S_c, alpha_S, B_star, alpha_B "
+                "(training-time law) or D_c, alpha_D (joint L(N, D))"
+            )
+        self.joint_only = not present
+        if self.joint_only:
+            self.law_sets_batch = False
+            check_exponents(self, "alpha_N", "alpha_D")
+            return
+        self.law_sets_batch = True
+        check_exponents(self, "alpha_N", "alpha_S", "alpha_B")
         for key in ("N_c", "S_c", "B_star", "D_c", "N_c_joint"):
             if key in p and not p[key] > 0:
                 raise InputError(f"kaplan law {self.name!r}: {key} must be > 0")
@@ -84,6 +105,8 @@ class KaplanLaw(Law):
     def loss_on_budget(self, params, train_flops, cond: Conditions):
         p = self.params
         params = np.asarray(params, dtype=float)
+        if self.joint_only:
+            return self.joint_loss(params, train_flops / (6.0 * params))
         fixed = self._fixed_batch(cond)
         if fixed is not None:
             return self._loss_for_steps(params, train_flops / (6.0 * params * fixed), fixed)
@@ -99,6 +122,9 @@ class KaplanLaw(Law):
     def allocation(self, params, train_flops, cond: Conditions):
         params = np.asarray(params, dtype=float)
         tokens = train_flops / (6.0 * params)
+        if self.joint_only:
+            batch = cond.batch.batch_tokens(train_flops) * np.ones_like(params)
+            return tokens, tokens / batch, batch
         fixed = self._fixed_batch(cond)
         if fixed is not None:
             batch = np.full_like(params, fixed)
@@ -109,6 +135,8 @@ class KaplanLaw(Law):
     def flops_for_loss(self, params, loss, cond: Conditions):
         p = self.params
         params = np.asarray(params, dtype=float)
+        if self.joint_only:
+            return self.joint_flops_for_loss(params, loss)
         rem = loss - self._size_term(params)
         with np.errstate(divide="ignore", invalid="ignore"):
             s_min = np.where(rem > 0, p["S_c"] / np.where(rem > 0, rem, 1.0) ** (1.0 / p["alpha_S"]), np.inf)
@@ -119,10 +147,15 @@ class KaplanLaw(Law):
         return 6.0 * params * fixed * s_min * (1.0 + b_crit / fixed)
 
     def loss_floor(self, params, cond: Conditions):
+        if self.joint_only:
+            n_c, a_n, _, _ = self._joint_constants()
+            return (n_c / np.asarray(params, dtype=float)) ** a_n
         return self._size_term(params)
 
     def flops_for_steps(self, params, steps, cond: Conditions):
         """At B_crit the loss after S = 2·S_min steps is L(N, S_min), so C = 6·N·B_crit(L)·S."""
+        if self.joint_only:
+            return cond.batch.flops_for_steps(params, steps)
         fixed = self._fixed_batch(cond)
         params = np.asarray(params, dtype=float)
         if fixed is not None:
@@ -131,6 +164,12 @@ class KaplanLaw(Law):
         return 6.0 * params * self.critical_batch(loss) * steps
 
     def closed_form_params(self, train_flops, cond: Conditions):
+        if self.joint_only:
+            # minimise (N_c/N)^p + 6·D_c·N/C (p = alpha_N/alpha_D): N* = (p·N_c^p·C/(6·D_c))^(1/(p+1))
+            n_c, a_n, d_c, a_d = self._joint_constants()
+            power = a_n / a_d
+            flops = np.asarray(train_flops, dtype=float)
+            return (power * n_c**power * flops / (6.0 * d_c)) ** (1.0 / (power + 1.0))
         if self._fixed_batch(cond) is not None:
             return None
         aN, aS = self.params["alpha_N"], self.params["alpha_S"]
@@ -138,7 +177,16 @@ class KaplanLaw(Law):
         return self.params["N_c"] * (c_min / self.C_c) ** (self.alpha_C / aN) * (1.0 + aN / aS) ** (1.0 / aN)
 
     def closed_form_flops(self, loss: float, cond: Conditions) -> float | None:
-        if self._fixed_batch(cond) is not None or loss <= 0:
+        if loss <= 0:
+            return None
+        if self.joint_only:
+            # at the optimum (N_c/N)^p = f/(1+p) with f = L^(1/alpha_D), and C = 6·D_c·N·(1+p)/(p·f)
+            n_c, a_n, d_c, a_d = self._joint_constants()
+            power = a_n / a_d
+            f = loss ** (1.0 / a_d)
+            params = n_c * ((1.0 + power) / f) ** (1.0 / power)
+            return float(6.0 * d_c * params * (1.0 + power) / (power * f))
+        if self._fixed_batch(cond) is not None:
             return None
         with np.errstate(over="ignore"):
             return float(2.0 * self.C_c * np.float64(loss) ** (-1.0 / self.alpha_C))  # B.6 inverted
@@ -180,6 +228,10 @@ class KaplanLaw(Law):
                 "batch_tokens": None,
                 "train_flops": 6.0 * params * tokens,
             }
+        if self.joint_only:
+            raise InputError(
+                f"kaplan law {self.name!r} has only the joint L(N, D): predict with --tokens, not --steps"
+            )
         fixed = self._fixed_batch(cond)
         loss = float(self._loss_for_steps(np.array([params]), np.array([steps]), fixed)[0])
         batch = fixed if fixed is not None else float(self.critical_batch(loss))
@@ -192,82 +244,13 @@ class KaplanLaw(Law):
         }
 
     def notes(self) -> list[str]:
+        if self.joint_only:
+            return [
+                "params follow the fit data's convention (Kaplan et al. count non-embedding)",
+                "optimum of the joint L(N, D) of eq. 1.5 along C = 6ND; no critical-batch model",
+            ]
         return [
             "params are non-embedding (Kaplan et al. §1.3); loss in nats/token on WebText2",
             "Kaplan law optimum (Appendix B): trained at the critical batch, C = 2·C_min, "
             "steps = 2·S_min (REFERENCE §1.7)",
-        ]
-
-
-class KaplanFrontier:
-    """Kaplan et al. Table 6: N, B, S_min, D and L as power laws of C_min in PF-days.
-
-    Convention B (REFERENCE §1.6): the budget is the FLOPs actually spent at B_crit, so
-    C_min = C/2, steps = 2·S_min, and tokens = C/(6N) so that 6·N·D = C.
-    """
-
-    family = "kaplan"
-    params_convention = "non-embedding parameters (Kaplan et al. §1.3)"
-    KEYS = ("params", "batch_tokens", "min_steps", "tokens", "loss")
-
-    def __init__(self, frontier: dict, name: str = "") -> None:
-        from scalecli.units import parse_number
-
-        self.name = name or "kaplan-frontier"
-        if not isinstance(frontier, dict):
-            raise InputError("frontier: must be a mapping of power laws")
-        allowed = set(self.KEYS) | {"compute_unit_flops", "min_compute_fraction"}
-        unknown = set(frontier) - allowed
-        if unknown:
-            raise InputError(f"frontier: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
-        self.unit = parse_number(frontier.get("compute_unit_flops", PF_DAY), "frontier compute_unit_flops")
-        self.fraction = parse_number(
-            frontier.get("min_compute_fraction", 0.5), "frontier min_compute_fraction"
-        )
-        self.laws: dict[str, tuple[float, float]] = {}
-        for key in self.KEYS:
-            entry = frontier.get(key)
-            if not isinstance(entry, dict) or set(entry) != {"coef", "exponent"}:
-                raise InputError(f"frontier.{key}: needs exactly 'coef' and 'exponent'")
-            self.laws[key] = (
-                parse_number(entry["coef"], f"frontier.{key}.coef"),
-                parse_number(entry["exponent"], f"frontier.{key}.exponent"),
-            )
-        self.params = {
-            f"{k}_{part}": v[i] for k, v in self.laws.items() for i, part in enumerate(("coef", "exponent"))
-        }
-
-    irreducible_loss = 0.0
-
-    def min_compute(self, train_flops: float) -> float:
-        return train_flops * self.fraction / self.unit
-
-    def plan(self, train_flops: float) -> dict[str, float]:
-        c_min = self.min_compute(train_flops)
-        n_coef, n_exp = self.laws["params"]
-        s_coef, s_exp = self.laws["min_steps"]
-        l_scale, l_exp = self.laws["loss"]
-        params = n_coef * c_min**n_exp
-        tokens = train_flops / (6.0 * params)
-        steps = 2.0 * s_coef * c_min**s_exp
-        return {
-            "params": params,
-            "tokens": tokens,
-            "steps": steps,
-            "batch_tokens": tokens / steps,
-            "loss": (l_scale / c_min) ** l_exp,
-        }
-
-    def table_values(self, train_flops: float) -> dict[str, float]:
-        """Table 6's own batch and D_opt at this budget, for the notes."""
-        c_min = self.min_compute(train_flops)
-        b_coef, b_exp = self.laws["batch_tokens"]
-        d_coef, d_exp = self.laws["tokens"]
-        return {"batch_tokens": b_coef * c_min**b_exp, "tokens": d_coef * c_min**d_exp}
-
-    def notes(self) -> list[str]:
-        return [
-            "params are non-embedding (Kaplan et al. §1.3); loss in nats/token on WebText2",
-            "Kaplan empirical frontier (Table 6), convention B: C_min = C/2, steps = 2·S_min, "
-            "tokens = C/(6N) (REFERENCE §1.6); allocation only",
         ]
