@@ -313,6 +313,98 @@ def sweep(
 
 
 @app.command()
+def fit(
+    data: str = typer.Argument(..., help="CSV of training runs, one row per run."),
+    law: str = typer.Option("chinchilla", "--law", help="Family to fit: chinchilla, kaplan or dynamics."),
+    out: str | None = typer.Option(None, "--out", help="Write the fitted law as a preset YAML file."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing --out / --plot files."),
+    columns: str | None = typer.Option(
+        None, "--columns", help="role=header,... (roles: params, tokens, flops, steps, batch_tokens, loss)."
+    ),
+    where: list[str] | None = typer.Option(None, "--where", help='Row filter, e.g. "loss<4.5" (repeatable).'),
+    join: str | None = typer.Option(None, "--join", help="CSV joined on the columns it shares with DATA."),
+    fix: list[str] | None = typer.Option(None, "--fix", help="Pin a parameter, e.g. E=1.69 (repeatable)."),
+    bootstrap: int = typer.Option(0, "--bootstrap", help="Resample runs K times for intervals and draws."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the bootstrap."),
+    holdout: str | None = typer.Option(
+        None, "--holdout", help='Fit on the rest, report errors on e.g. "flops>=1e21".'
+    ),
+    method: str = typer.Option("parametric", "--method", help="parametric or isoflop (Approach 2)."),
+    average: bool = typer.Option(
+        False,
+        "--average-duplicates",
+        help="Average the loss of rows with identical inputs (digitised curves).",
+    ),
+    name: str | None = typer.Option(None, "--name", help="Name of the fitted preset."),
+    plot: str | None = typer.Option(None, "--plot", help="Write data, fitted curves and residuals to a PNG."),
+    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
+) -> None:
+    """Fit a scaling law to your runs and write it as a preset for `scale plan --law`.
+
+    Examples:
+      scale fit runs.csv --out mylaw.yaml
+      scale fit runs.csv --law chinchilla --bootstrap 1000 --seed 1 --out mylaw.yaml
+      scale fit runs.csv --method isoflop --bootstrap 200
+      scale fit runs.csv --holdout "flops>=1e21" --fix E=1.69 --format json
+    """
+    from scalecli import render
+    from scalecli.files import check_writable
+    from scalecli.fitting.data import parse_column_spec
+    from scalecli.fitting.workflow import FitRequest, fit_runs, parse_fixed
+
+    render.check_format(fmt)
+    for path, flag in ((out, "--out"), (plot, "--plot")):
+        if path is not None:
+            check_writable(path, force, flag)
+    request = FitRequest(
+        path=data,
+        law=law,
+        method=method,
+        columns=parse_column_spec(columns),
+        where=list(where or []),
+        join=join,
+        fixed=parse_fixed(list(fix or [])),
+        bootstrap=bootstrap,
+        seed=seed,
+        holdout=holdout,
+        average_duplicates=average,
+        name=name,
+        command=command_line(),
+    )
+    result = fit_runs(request, progress=render.progress_callback("bootstrap"))
+    plot_data = result.pop("_plot", None)
+    if out is not None:
+        from scalecli.files import write_text_atomic
+
+        write_text_atomic(out, render.preset_yaml(result["law"]), force=force)
+    if plot is not None:
+        from scalecli.plot import plot_fit, plot_isoflop
+
+        if plot_data is not None:
+            plot_fit(plot_data, plot, force)
+        else:
+            plot_isoflop(result["isoflop"], plot, force)
+    _emit(result, fmt, lambda: render.fit_report(result, out, plot), [_fit_csv_row(result)])
+
+
+def _fit_csv_row(result: dict[str, Any]) -> dict[str, Any]:
+    law = result["law"]
+    row = {
+        "name": law["name"],
+        "family": law["family"],
+        "method": result["method"],
+        "objective": result["objective"],
+        "points": result["points"],
+    }
+    row.update(law.get("params", {}))
+    if result.get("isoflop"):
+        row.update(
+            n_exponent=result["isoflop"]["n_exponent"], tokens_exponent=result["isoflop"]["tokens_exponent"]
+        )
+    return row
+
+
+@app.command()
 def hardware(fmt: str = typer.Option("table", "--format", help=FORMAT_HELP)) -> None:
     """List the accelerators --gpu accepts, with peak dense FLOP/s and sources.
 
@@ -425,10 +517,21 @@ def presets_show(
     _emit(payload, fmt, table, [{"name": p.name, "family": p.family, **p.law.params}])
 
 
+_ARGV: list[str] = []
+
+
+def command_line() -> str:
+    """The command as the user typed it, for provenance in fitted presets."""
+    import shlex
+
+    return "scale " + " ".join(shlex.quote(a) for a in _ARGV)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: map errors to exit codes (CLI.md) and one-line messages."""
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
+    _ARGV[:] = args
     if not args:
         args = ["--help"]
     try:

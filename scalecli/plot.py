@@ -47,3 +47,56 @@ def save(fig, path: str, force: bool) -> None:
         write_atomic(path, write, force, flag="--plot")
     finally:
         plt.close(fig)
+
+
+def plot_fit(data: dict, path: str, force: bool = False) -> None:
+    """Loss against tokens/steps per model size with the fitted curves, and the residuals."""
+    import numpy as np
+
+    plt = pyplot()
+    params, x2, loss, fit = data["params"], data["x2"], data["loss"], data["fit"]
+    groups = np.round(np.log10(params) / 0.05).astype(int)  # sizes within ~12% share a curve
+    fig, (ax, ax_r) = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
+    cmap = plt.get_cmap("viridis")
+    keys = sorted(set(groups.tolist()))
+    for i, key in enumerate(keys):
+        sel = groups == key
+        colour = cmap(i / max(1, len(keys) - 1))
+        ax.scatter(x2[sel], loss[sel], s=8, color=colour)
+        n = float(np.median(params[sel]))
+        xs = np.geomspace(x2[sel].min(), x2[sel].max(), 50)
+        ax.plot(xs, fit.predict(np.full_like(xs, n), xs), color=colour, lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel(data["x2_role"])
+    ax.set_ylabel("loss")
+    ax.set_title(f"{fit.form} fit: data and fitted curves per model size", fontsize=9)
+    rel = (fit.predict(params, x2) - loss) / loss
+    ax_r.scatter(params, 100 * rel, s=8, c=np.log10(x2), cmap="viridis")
+    ax_r.axhline(0, color="k", lw=0.8)
+    ax_r.set_xscale("log")
+    ax_r.set_xlabel("params")
+    ax_r.set_ylabel("residual (predicted - observed), %")
+    save(fig, path, force)
+
+
+def plot_isoflop(iso: dict, path: str, force: bool = False) -> None:
+    """N* per budget and the fitted power law."""
+    import numpy as np
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.2), constrained_layout=True)
+    optima = [o for o in iso["optima"] if o.get("params")]
+    c = np.array([o["flops"] for o in optima])
+    n = np.array([o["params"] for o in optima])
+    ax.scatter(c, n, label="parabola vertex per budget")
+    fit_c = np.geomspace(c.min(), c.max(), 50)
+    coef = n[0] / c[0] ** iso["n_exponent"]
+    slope, intercept = np.polyfit(np.log(c), np.log(n), 1)
+    coef = float(np.exp(intercept))
+    ax.plot(fit_c, coef * fit_c**slope, label=f"N* ∝ C^{iso['n_exponent']:.3f}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training compute C (FLOPs)")
+    ax.set_ylabel("compute-optimal params N*")
+    ax.legend(fontsize=8)
+    save(fig, path, force)

@@ -108,7 +108,7 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
     with_inference = any(p["inference_flops"] for p in plans)
     with_cost = any(p.get("gpu_hours") is not None for p in plans)
     table = _table("Compute-optimal plan")
-    table.add_column("law", no_wrap=True)
+    table.add_column("law", overflow="fold", max_width=22)
     for col in ("params", "tokens", "D/N", "steps", "batch", "loss", "FLOPs"):
         table.add_column(col, justify="right", no_wrap=True)
     for p in plans:
@@ -220,3 +220,122 @@ def simple_table(
     out.print(table)
     for n in notes:
         out.print(n if n.startswith("• ") else f"• {n}", markup=False)
+
+
+# ----- fits ----------------------------------------------------------------------------------------
+def preset_yaml(mapping: dict[str, Any]) -> str:
+    import yaml
+
+    from scalecli import __version__
+
+    header = f"# written by scalecli {__version__} (scale fit); load with: scale plan --law THIS_FILE\n"
+    return header + yaml.safe_dump(_clean(mapping), sort_keys=False, allow_unicode=True, width=100)
+
+
+class _Progress:
+    """A progress bar on stderr for work that takes longer than a second (TTY only)."""
+
+    def __init__(self, label: str) -> None:
+        import time
+
+        self.label = label
+        self.start = time.monotonic()
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        if self.bar is None:
+            if not sys.stderr.isatty() or time.monotonic() - self.start < 1.0:
+                return
+            from rich.progress import Progress
+
+            self.bar = Progress(console=console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done)
+        if done >= total:
+            self.bar.stop()
+            self.bar = None
+            self.start = float("inf")
+
+
+def progress_callback(label: str):
+    return _Progress(label)
+
+
+def _pm(value: float, se: float | None, interval: list[float] | None) -> str:
+    text = f"{value:.6g}"
+    if interval:
+        return f"{text}  [{interval[0]:.4g}, {interval[1]:.4g}]"
+    if se is not None:
+        return f"{text} ± {se:.2g}"
+    return text
+
+
+def fit_report(result: dict[str, Any], out: str | None, plot: str | None) -> None:
+    law = result["law"]
+    fit = law.get("fit", {})
+    rows: list[tuple[str, str]] = [("law", f"{law['name']} ({law['family']}, {result['method']})")]
+    rows.append(("data", f"{fit.get('file')}: {fit.get('rows_used')} of {fit.get('rows_read')} rows used"))
+    if fit.get("derived"):
+        rows.append(("derived", "; ".join(fit["derived"])))
+    if result["method"] == "parametric":
+        se = result.get("standard_errors") or {}
+        iv = result.get("intervals") or {}
+        level = f" ({int(round(iv['level'] * 100))}% bootstrap interval)" if iv else " (± asymptotic SE)"
+        for name, value in law["params"].items():
+            label = f"  {name}" + (" (pinned)" if name in fit.get("options", {}).get("fixed", {}) else "")
+            rows.append((label, _pm(value, se.get(name), iv.get(name))))
+        rows.append(("", f"uncertainty{level}"))
+        rows.append(("objective", f"{result['objective']:.10g} (summed Huber, δ = 1e-3, on log loss)"))
+        rows.append(("points", str(result["points"])))
+        rows.append(
+            (
+                "best basin",
+                f"{result['best_basin_starts']} of {result['starts']} local runs "
+                f"(from {result['grid_size']} starts)",
+            )
+        )
+        res = result["residuals"]
+        rows.append(
+            ("residuals", f"mean |rel| {res['mean_abs_rel_error']:.2%}, max {res['max_abs_rel_error']:.2%}")
+        )
+        if result.get("holdout_summary"):
+            h = result["holdout_summary"]
+            rows.append(
+                (
+                    "holdout",
+                    f"{len(result['holdout'])} rows ({fit['options']['holdout']}): mean |rel| "
+                    f"{h['mean_abs_rel_error']:.2%}, max {h['max_abs_rel_error']:.2%}",
+                )
+            )
+        if fit.get("spectral"):
+            rows.append(("spectral", f"a = {fit['spectral']['a']:.4g}, b = {fit['spectral']['b']:.4g}"))
+        for entry in result.get("regime", []):
+            rows.append(("regime", str(entry["reading"])))
+    else:
+        iso = result["isoflop"]
+        iv = iso.get("n_exponent_interval")
+        ivt = iso.get("tokens_exponent_interval")
+        level = int(round(iso.get("level", 0.9) * 100))
+        rows.append(
+            (
+                "N* ∝ C^a",
+                f"a = {iso['n_exponent']:.4f}" + (f"  [{iv[0]:.4f}, {iv[1]:.4f}] {level}%" if iv else ""),
+            )
+        )
+        rows.append(
+            (
+                "D* ∝ C^b",
+                f"b = {iso['tokens_exponent']:.4f}" + (f"  [{ivt[0]:.4f}, {ivt[1]:.4f}]" if ivt else ""),
+            )
+        )
+        rows.append(("budgets", f"{iso['budgets_used']} with an interior minimum"))
+    for w in result.get("warnings", []):
+        rows.append(("warning", w))
+    rows.append(("written", out or "nothing (pass --out FILE.yaml to save the preset)"))
+    if plot:
+        rows.append(("plot", plot))
+    key_value_table("Fit", rows)

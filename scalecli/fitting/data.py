@@ -44,7 +44,7 @@ COMMON_NAMES = {
 }
 MAX_CSV_BYTES = 200_000_000
 MAX_LISTED = 8
-_FILTER = re.compile(r"^\s*([A-Za-z_][\w .\-]*?)\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$")
+_FILTER = re.compile(r"^\s*([A-Za-z_][\w .\-]*?)\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$")
 
 
 def normalise(header: str) -> str:
@@ -222,8 +222,16 @@ def match_columns(header: list[str], explicit: dict[str, str]) -> dict[str, tupl
 class Condition:
     name: str
     op: str
-    value: float
+    value: float | str
     text: str
+
+    @property
+    def is_text(self) -> bool:
+        return isinstance(self.value, str)
+
+    def test_text(self, cells: list[str]) -> np.ndarray:
+        same = np.array([c.strip() == self.value for c in cells])
+        return same if self.op == "==" else ~same
 
     def test(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
@@ -238,16 +246,29 @@ class Condition:
 
 
 def parse_filter(expr: str, flag: str = "--where") -> list[Condition]:
-    """'loss<4.5', 'flops>=1e21 and params<1B' -> conditions (all must hold)."""
+    """'loss<4.5', 'flops>=1e21 and params<1B', 'label=="Cosine decay"' -> conditions (all hold).
+
+    Numbers compare numerically; a quoted or non-numeric value compares text with == or !=.
+    """
     conditions = []
-    for part in re.split(r"\s+and\s+|\s*&&?\s*", expr.strip()):
+    for part in re.split(r"\s+and\s+", expr.strip()):
         match = _FILTER.match(part)
         if not match:
-            raise InputError(f'{flag}: cannot read {part!r}; write NAME OP NUMBER, e.g. "loss<4.5"')
+            raise InputError(f'{flag}: cannot read {part!r}; write NAME OP VALUE, e.g. "loss<4.5"')
         name, op, value = match.groups()
-        conditions.append(
-            Condition(name.strip(), op, parse_number(value, f"{flag} value", positive=False), part)
-        )
+        quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "'\""
+        parsed: float | str
+        try:
+            if quoted:
+                raise InputError("text")
+            parsed = parse_number(value, f"{flag} value", positive=False)
+        except InputError:
+            if op not in ("==", "!="):
+                raise InputError(
+                    f"{flag}: {part!r} compares text with {op}; text takes == or != only"
+                ) from None
+            parsed = value[1:-1] if quoted else value
+        conditions.append(Condition(name.strip(), op, parsed, part))
     return conditions
 
 
@@ -285,6 +306,10 @@ def read_runs(
     conditions = [c for expr in where for c in parse_filter(expr)]
     keep = np.ones(len(rows), dtype=bool)
     for cond in conditions:
+        if cond.is_text:
+            idx, _ = _resolve(header, cond.name, "--where")
+            keep &= cond.test_text([rec[idx] for _, rec in rows])
+            continue
         if cond.name in ROLES and cond.name in values:
             x = values[cond.name]
         elif cond.name in ROLES and cond.name == "tokens" and "flops" in values and "params" in values:
@@ -369,7 +394,7 @@ def split_holdout(table: RunTable, expr: str) -> tuple[RunTable, RunTable]:
     """(fit rows, held-out rows) for --holdout EXPR."""
     mask = np.ones(table.rows_used, dtype=bool)
     for cond in parse_filter(expr, "--holdout"):
-        if cond.name not in table.values:
+        if cond.is_text or cond.name not in table.values:
             raise InputError(
                 f"--holdout: {cond.name!r} is not a role of this fit; use one of {', '.join(table.values)}"
             )

@@ -1,0 +1,54 @@
+"""Reading a fit: residuals, held-out errors, and the regime reading of Bahri et al. (REFERENCE §7)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+VARIANCE_LIMITED_TOLERANCE = 0.15  # |exponent - 1| below this reads as the variance-limited exponent 1
+
+
+def residual_summary(loss: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    rel = (predicted - loss) / loss
+    return {
+        "mean_abs_rel_error": float(np.mean(np.abs(rel))),
+        "max_abs_rel_error": float(np.max(np.abs(rel))),
+        "rms_log_residual": float(np.sqrt(np.mean((np.log(predicted) - np.log(loss)) ** 2))),
+    }
+
+
+def holdout_rows(lines: np.ndarray, loss: np.ndarray, predicted: np.ndarray) -> list[dict[str, float]]:
+    return [
+        {"line": int(n), "loss": float(y), "predicted": float(p), "rel_error": float((p - y) / y)}
+        for n, y, p in zip(lines, loss, predicted, strict=True)
+    ]
+
+
+def regime_reading(exponents: dict[str, tuple[float, str]]) -> list[dict[str, object]]:
+    """For each exponent (value, what it scales): Bahri et al.'s reading (REFERENCE §7, §11 item 12).
+
+    An exponent near 1 suggests the variance-limited regime; otherwise the resolution-limited
+    regime with intrinsic dimension d ≈ 4/alpha.
+    """
+    out = []
+    for name, (value, scales) in exponents.items():
+        entry: dict[str, object] = {"exponent": name, "value": value, "scales_with": scales}
+        if abs(value - 1.0) <= VARIANCE_LIMITED_TOLERANCE:
+            entry["regime"] = "variance-limited"
+            entry["reading"] = (
+                f"{name} = {value:.3g} is near 1: a variance-limited regime in {scales} (REFERENCE §7)"
+            )
+        else:
+            d = 4.0 / value
+            entry["regime"] = "resolution-limited"
+            entry["intrinsic_dimension"] = d
+            entry["reading"] = (
+                f"{name} = {value:.3g}: resolution-limited in {scales}, implied intrinsic dimension "
+                f"d ≈ 4/{name} = {d:.3g} (REFERENCE §7)"
+            )
+            if scales == "parameters" and abs(value - 0.5) <= 0.1:
+                entry["reading"] += (
+                    "; for deep nets P ∝ width², so the variance-limited exponent in parameters is "
+                    "1/2 (REFERENCE §11 item 12): this one is ambiguous"
+                )
+        out.append(entry)
+    return out

@@ -1,0 +1,316 @@
+"""IsoFLOP profiles ("Approach 2" of Hoffmann et al. 2022): compute-optimal N*(C) and D*(C).
+
+Method (REFERENCE.md §2.3; the test recipe of shared/data/porian-isoflop/SOURCE.md, "Planner
+(Approach 2) test"):
+
+1. Runs are grouped into FLOP budgets (:func:`group_budgets`): real CSVs rarely carry
+   bit-identical FLOPs, so runs whose ln C lie within ln(1 + rel_tol) of a neighbour share a budget.
+2. At each budget the loss is fitted as a parabola in x = ln N through the runs at the
+   ``points_per_parabola`` distinct sizes nearest (in x) to the lowest-loss run. The budget is
+   skipped ("edge") if the lowest-loss run is at the smallest or largest size sampled at that
+   budget, if the parabola opens downward, or if its vertex lies outside the sampled sizes.
+   Otherwise N* = exp(vertex) and L* is the parabola's minimum.
+3. D* = C / (6 N*); if per-run token counts are given, D* is read off a least-squares line of
+   ln D on ln N through the same runs, evaluated at the vertex (identical when D = C / (6 N)).
+4. Unweighted least-squares lines ln N* = ln n_coef + a ln C and ln D* = ln tokens_coef + b ln C.
+5. Optional bootstrap: runs are resampled with replacement within each budget, steps 2-4 are
+   repeated, and percentile intervals of a and b are reported. Draws leaving fewer than two
+   usable budgets are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from scalecli.errors import InputError
+
+ArrayLike = Sequence[float] | np.ndarray
+Progress = Callable[[int, int], None]
+
+# Why a budget was skipped (BudgetOptimum.reason).
+EDGE_SMALLEST = "minimum at the smallest size sampled"
+EDGE_LARGEST = "minimum at the largest size sampled"
+EDGE_CONCAVE = "parabola opens downward"
+EDGE_OUTSIDE = "parabola vertex outside the sizes sampled"
+
+
+@dataclass
+class BudgetOptimum:
+    """The fitted optimum of one isoFLOP profile."""
+
+    flops: float  # the budget (median FLOPs of the runs in the group)
+    params: float | None  # vertex of the parabola in ln N (None if the minimum is at an edge)
+    tokens: float | None  # flops / (6 * params), or interpolated from the runs' tokens
+    loss: float | None  # parabola's minimum loss
+    points: int  # runs in this budget group
+    used: int  # runs used in the parabola (0 when skipped)
+    edge: bool  # minimum at the smallest/largest size sampled -> budget skipped
+    reason: str | None = None  # why the budget was skipped (None when it was used)
+
+
+@dataclass
+class IsoflopResult:
+    optima: list[BudgetOptimum]
+    n_exponent: float  # a in N* = n_coef * C^a
+    n_coef: float
+    tokens_exponent: float  # b in D* = tokens_coef * C^b
+    tokens_coef: float
+    n_exponent_interval: tuple[float, float] | None  # bootstrap percentile interval (None if no bootstrap)
+    tokens_exponent_interval: tuple[float, float] | None
+    level: float
+    budgets_used: int
+    bootstrap: int = 0  # bootstrap draws requested
+    bootstrap_dropped: int = 0  # draws dropped because fewer than 2 budgets had an interior minimum
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able data (floats, ints, strings, lists, None)."""
+
+        def interval(iv: tuple[float, float] | None) -> list[float] | None:
+            return None if iv is None else [float(iv[0]), float(iv[1])]
+
+        return {
+            "method": "isoflop",
+            "n_exponent": float(self.n_exponent),
+            "n_coef": float(self.n_coef),
+            "tokens_exponent": float(self.tokens_exponent),
+            "tokens_coef": float(self.tokens_coef),
+            "n_exponent_interval": interval(self.n_exponent_interval),
+            "tokens_exponent_interval": interval(self.tokens_exponent_interval),
+            "level": float(self.level),
+            "budgets": len(self.optima),
+            "budgets_used": int(self.budgets_used),
+            "bootstrap": int(self.bootstrap),
+            "bootstrap_dropped": int(self.bootstrap_dropped),
+            "optima": [_plain(asdict(o)) for o in self.optima],
+        }
+
+
+def _plain(d: dict) -> dict:
+    out = {}
+    for key, value in d.items():
+        if isinstance(value, (bool, np.bool_)):
+            out[key] = bool(value)
+        elif isinstance(value, (int, np.integer)):
+            out[key] = int(value)
+        elif isinstance(value, (float, np.floating)):
+            out[key] = float(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _positive_array(values: ArrayLike, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"isoflop fit: {name} must be numbers") from exc
+    if arr.ndim != 1:
+        raise InputError(f"isoflop fit: {name} must be a one-dimensional list of numbers")
+    bad = ~(np.isfinite(arr) & (arr > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"isoflop fit: {name} must be finite and positive; run {i + 1} has {arr[i]:g}"
+            + (f" ({int(bad.sum())} bad values in all)" if bad.sum() > 1 else "")
+        )
+    return arr
+
+
+def group_budgets(flops: ArrayLike, rel_tol: float = 0.05) -> np.ndarray:
+    """Integer budget id per run (0, 1, ... in increasing FLOPs).
+
+    Runs are sorted by ln C and a new budget starts wherever two consecutive runs differ by more
+    than ln(1 + rel_tol). Jitter around a nominal budget therefore stays in one group however
+    many runs there are, while distinct budgets (usually a factor of 2 or more apart) separate.
+    """
+    if not (math.isfinite(rel_tol) and rel_tol >= 0):
+        raise InputError(f"isoflop fit: budget tolerance must be a finite number >= 0, got {rel_tol}")
+    c = _positive_array(flops, "flops")
+    if c.size == 0:
+        return np.zeros(0, dtype=int)
+    log_c = np.log(c)
+    order = np.argsort(log_c, kind="stable")
+    gaps = np.diff(log_c[order])
+    sorted_ids = np.concatenate(([0], np.cumsum(gaps > math.log1p(rel_tol))))
+    ids = np.empty(c.size, dtype=int)
+    ids[order] = sorted_ids
+    return ids
+
+
+@dataclass
+class _Vertex:
+    x: float | None  # ln N*
+    log_tokens: float | None  # ln D*
+    loss: float | None
+    used: int
+    reason: str | None
+
+
+def _budget_vertex(
+    x: np.ndarray, y: np.ndarray, log_tokens: np.ndarray | None, log_c: float, k: int
+) -> _Vertex:
+    """Parabola in x = ln N through the runs at the k distinct sizes nearest the lowest-loss run."""
+    sizes = np.unique(x)
+    i_min = int(np.argmin(y))
+    x_min = x[i_min]
+    if x_min == sizes[0]:
+        return _Vertex(None, None, None, 0, EDGE_SMALLEST)
+    if x_min == sizes[-1]:
+        return _Vertex(None, None, None, 0, EDGE_LARGEST)
+    nearest = sizes[np.argsort(np.abs(sizes - x_min), kind="stable")[:k]]
+    sel = np.isin(x, nearest)
+    u = x[sel] - x_min  # centred for conditioning
+    design = np.column_stack((u * u, u, np.ones_like(u)))
+    (c2, c1, c0), *_ = np.linalg.lstsq(design, y[sel], rcond=None)
+    if not c2 > 0:
+        return _Vertex(None, None, None, 0, EDGE_CONCAVE)
+    u_star = -c1 / (2.0 * c2)
+    x_star = x_min + u_star
+    if not sizes[0] <= x_star <= sizes[-1]:
+        return _Vertex(None, None, None, 0, EDGE_OUTSIDE)
+    loss_star = c0 - c1 * c1 / (4.0 * c2)
+    if log_tokens is None:
+        lt_star = log_c - math.log(6.0) - x_star
+    else:
+        slope, intercept = np.polyfit(u, log_tokens[sel], 1)
+        lt_star = intercept + slope * u_star
+    return _Vertex(float(x_star), float(lt_star), float(loss_star), int(sel.sum()), None)
+
+
+def _line(log_c: np.ndarray, log_v: np.ndarray) -> tuple[float, float]:
+    """Unweighted least-squares slope and intercept of log_v on log_c."""
+    slope, intercept = np.polyfit(log_c, log_v, 1)
+    return float(slope), float(intercept)
+
+
+def _fit_groups(
+    groups: list[np.ndarray],
+    log_c_rep: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    lt: np.ndarray | None,
+    k: int,
+) -> list[_Vertex]:
+    return [
+        _budget_vertex(x[g], y[g], None if lt is None else lt[g], float(log_c_rep[j]), k)
+        for j, g in enumerate(groups)
+    ]
+
+
+def _exponents(vertices: list[_Vertex], log_c_rep: np.ndarray) -> tuple[float, float, float, float] | None:
+    ok = [j for j, v in enumerate(vertices) if v.x is not None]
+    if len(ok) < 2:
+        return None
+    lc = log_c_rep[ok]
+    a, ln_n = _line(lc, np.array([vertices[j].x for j in ok]))
+    b, ln_d = _line(lc, np.array([vertices[j].log_tokens for j in ok]))
+    return a, ln_n, b, ln_d
+
+
+def _percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    lo, hi = np.percentile(values, [50.0 * (1.0 - level), 50.0 * (1.0 + level)])
+    return float(lo), float(hi)
+
+
+def fit_isoflop(
+    flops: ArrayLike,
+    params: ArrayLike,
+    loss: ArrayLike,
+    *,
+    tokens: ArrayLike | None = None,
+    points_per_parabola: int = 5,
+    rel_tol: float = 0.05,
+    bootstrap: int = 0,
+    seed: int = 0,
+    level: float = 0.9,
+    progress: Progress | None = None,
+) -> IsoflopResult:
+    """Fit N*(C) = n_coef * C^a and D*(C) = tokens_coef * C^b from isoFLOP runs (see module doc)."""
+    c = _positive_array(flops, "flops")
+    n = _positive_array(params, "params")
+    y = _positive_array(loss, "loss")
+    d = None if tokens is None else _positive_array(tokens, "tokens")
+    lengths = {len(c), len(n), len(y)} | ({len(d)} if d is not None else set())
+    if len(lengths) != 1:
+        raise InputError("isoflop fit: flops, params, loss (and tokens) must have one value per run")
+    if c.size == 0:
+        raise InputError("isoflop fit: no runs given")
+    if isinstance(points_per_parabola, bool) or int(points_per_parabola) != points_per_parabola:
+        raise InputError(f"isoflop fit: points per parabola must be an integer, got {points_per_parabola}")
+    k = int(points_per_parabola)
+    if k < 3:
+        raise InputError(f"isoflop fit: a parabola needs at least 3 points, got {k}")
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
+        raise InputError(f"isoflop fit: bootstrap draws must be an integer >= 0, got {bootstrap}")
+    if not 0.0 < level < 1.0:
+        raise InputError(f"isoflop fit: interval level must be between 0 and 1 (exclusive), got {level}")
+
+    ids = group_budgets(c, rel_tol)
+    groups = [np.flatnonzero(ids == j) for j in range(int(ids.max()) + 1)]
+    flops_rep = np.array([float(np.median(c[g])) for g in groups])
+    log_c_rep = np.log(flops_rep)
+    x = np.log(n)
+    lt = None if d is None else np.log(d)
+
+    vertices = _fit_groups(groups, log_c_rep, x, y, lt, k)
+    optima = [
+        BudgetOptimum(
+            flops=float(flops_rep[j]),
+            params=None if v.x is None else math.exp(v.x),
+            tokens=None if v.log_tokens is None else math.exp(v.log_tokens),
+            loss=v.loss,
+            points=int(g.size),
+            used=v.used,
+            edge=v.x is None,
+            reason=v.reason,
+        )
+        for j, (g, v) in enumerate(zip(groups, vertices, strict=True))
+    ]
+    usable = sum(not o.edge for o in optima)
+    fit = _exponents(vertices, log_c_rep)
+    if fit is None:
+        raise InputError(
+            f"isoflop fit needs at least 2 budgets with an interior loss minimum, found {usable} "
+            f"(of {len(groups)} budget(s); the others have their minimum at an edge of the sizes sampled)"
+        )
+    a, ln_n, b, ln_d = fit
+
+    n_iv = t_iv = None
+    dropped = 0
+    draws = int(bootstrap)
+    if draws:
+        rng = np.random.default_rng(seed)
+        a_draws, b_draws = [], []
+        for done in range(1, draws + 1):
+            # Resample within each budget: indices into the run arrays, budget by budget.
+            res = [g[rng.integers(0, g.size, size=g.size)] for g in groups]
+            vs = _fit_groups(res, log_c_rep, x, y, lt, k)
+            ex = _exponents(vs, log_c_rep)
+            if ex is None:
+                dropped += 1
+            else:
+                a_draws.append(ex[0])
+                b_draws.append(ex[2])
+            if progress is not None:
+                progress(done, draws)
+        if a_draws:
+            n_iv = _percentile_interval(np.array(a_draws), level)
+            t_iv = _percentile_interval(np.array(b_draws), level)
+
+    return IsoflopResult(
+        optima=optima,
+        n_exponent=a,
+        n_coef=math.exp(ln_n),
+        tokens_exponent=b,
+        tokens_coef=math.exp(ln_d),
+        n_exponent_interval=n_iv,
+        tokens_exponent_interval=t_iv,
+        level=float(level),
+        budgets_used=usable,
+        bootstrap=draws,
+        bootstrap_dropped=dropped,
+    )

@@ -1,0 +1,411 @@
+"""``scale fit``: CSV -> validated runs -> fit (+ bootstrap, holdout) -> a preset with provenance.
+
+The preset written here is the same format ``scale plan --law FILE.yaml`` reads (CLI.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from scalecli import __version__
+from scalecli.errors import InputError
+from scalecli.fitting import diagnose
+from scalecli.fitting.data import RunTable, average_duplicates, read_runs, require, split_holdout
+
+# Kaplan et al. eq. 1.4 (REFERENCE §1.3): final losses at one batch size cannot identify the
+# critical batch, so a kaplan fit pins these unless --fix says otherwise.
+KAPLAN_CRITICAL_BATCH = {"B_star": 2.0e8, "alpha_B": 0.21}
+LAWS = ("chinchilla", "kaplan", "dynamics")
+METHODS = ("parametric", "isoflop")
+
+
+@dataclass
+class FitRequest:
+    path: str
+    law: str = "chinchilla"
+    method: str = "parametric"
+    columns: dict[str, str] = field(default_factory=dict)
+    where: list[str] = field(default_factory=list)
+    join: str | None = None
+    fixed: dict[str, float] = field(default_factory=dict)
+    bootstrap: int = 0
+    seed: int = 0
+    holdout: str | None = None
+    average_duplicates: bool = False
+    name: str | None = None
+    command: str = ""
+    level: float = 0.9
+
+    def __post_init__(self) -> None:
+        if self.law not in LAWS:
+            raise InputError(f"--law must be one of {', '.join(LAWS)} for a fit, got {self.law!r}")
+        if self.method not in METHODS:
+            raise InputError(f"--method must be parametric or isoflop, got {self.method!r}")
+        if self.method == "isoflop" and self.law != "chinchilla":
+            raise InputError(
+                "--method isoflop fits the compute-optimal frontier; use it with --law chinchilla"
+            )
+        if self.bootstrap < 0 or self.bootstrap > 100_000:
+            raise InputError(f"--bootstrap must be between 0 and 100000, got {self.bootstrap}")
+
+
+def parse_fixed(items: list[str]) -> dict[str, float]:
+    from scalecli.units import parse_number
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"--fix {item!r}: write NAME=VALUE, e.g. --fix E=1.69")
+        name, value = (x.strip() for x in item.split("=", 1))
+        out[name] = parse_number(value, f"--fix {name}", positive=False)
+    return out
+
+
+def fit_runs(req: FitRequest, progress=None) -> dict[str, Any]:
+    """Run the fit; return the CLI.md JSON payload (plus extra fields the report uses)."""
+    table = read_runs(req.path, columns=req.columns, where=req.where, join=req.join)
+    if req.method == "isoflop":
+        return _isoflop(req, table, progress)
+    return _parametric(req, table, progress)
+
+
+# ----- parametric ----------------------------------------------------------------------------------
+def _forms(req: FitRequest, table: RunTable) -> list[tuple[str, str]]:
+    """(form, x2 role) pairs to fit for this law and these columns."""
+    if req.law == "chinchilla":
+        require(table, ["params", "tokens", "loss"], "a chinchilla fit")
+        return [("chinchilla", "tokens")]
+    if req.law == "dynamics":
+        require(table, ["params", "steps", "loss"], "a dynamics fit (steps, or tokens and batch_tokens)")
+        return [("dynamics", "steps")]
+    require(table, ["params", "loss"], "a kaplan fit")
+    forms = []
+    if table.has("steps"):
+        forms.append(("kaplan_steps", "steps"))
+    if table.has("tokens"):
+        forms.append(("kaplan_joint", "tokens"))
+    if not forms:
+        require(table, ["steps"], "a kaplan fit (steps for L(N, S), or tokens for the joint L(N, D))")
+    return forms
+
+
+FORM_PARAMS = {
+    "chinchilla": ("E", "A", "B", "alpha", "beta"),
+    "dynamics": ("E", "A_N", "alpha", "A_S", "beta"),
+    "kaplan_steps": ("N_c", "alpha_N", "S_c", "alpha_S"),
+    "kaplan_joint": ("N_c", "alpha_N", "D_c", "alpha_D"),
+}
+
+
+def _check_fixed(req: FitRequest, forms: list[tuple[str, str]]) -> None:
+    known = {p for form, _ in forms for p in FORM_PARAMS[form]}
+    if req.law == "kaplan":
+        known |= set(KAPLAN_CRITICAL_BATCH)
+    from scalecli.laws.base import suggest
+
+    for name in req.fixed:
+        if name not in known:
+            raise InputError(
+                f"--fix: {req.law} has no parameter {name!r}{suggest(name, known)}; "
+                f"parameters: {', '.join(sorted(known))}"
+            )
+
+
+def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
+    from scalecli.fitting import bootstrap as boot
+    from scalecli.fitting import parametric
+
+    forms = _forms(req, table)
+    _check_fixed(req, forms)
+    primary_form, x2_role = forms[0]
+    if req.average_duplicates:
+        table = average_duplicates(table, ["params", x2_role])
+    fit_table, held = split_holdout(table, req.holdout) if req.holdout else (table, None)
+    results = {}
+    for form, role in forms:
+        fixed = {k: v for k, v in req.fixed.items() if k in FORM_PARAMS[form]}
+        free = len(FORM_PARAMS[form]) - len(fixed)
+        if fit_table.rows_used < free:
+            raise InputError(
+                f"data file {req.path!r}: {fit_table.rows_used} usable row(s), but the {form} law has "
+                f"{free} free parameters: at least {free} rows are needed"
+            )
+        results[form] = parametric.fit(
+            form, fit_table["params"], fit_table[role], fit_table["loss"], fixed=fixed
+        )
+    best = results[primary_form]
+    predicted = best.predict(fit_table["params"], fit_table[x2_role])
+    payload_holdout = None
+    holdout_summary = None
+    if held is not None:
+        held_pred = best.predict(held["params"], held[x2_role])
+        payload_holdout = diagnose.holdout_rows(held.lines, held["loss"], held_pred)
+        holdout_summary = diagnose.residual_summary(held["loss"], held_pred)
+
+    params = _preset_params(req, results)
+    draws: list[dict[str, float]] = []
+    intervals = None
+    if req.bootstrap:
+        primary_fixed = {k: v for k, v in req.fixed.items() if k in FORM_PARAMS[primary_form]}
+        raw = boot.bootstrap(
+            primary_form,
+            fit_table["params"],
+            fit_table[x2_role],
+            fit_table["loss"],
+            best,
+            req.bootstrap,
+            req.seed,
+            fixed=primary_fixed,
+            progress=progress,
+        )
+        draws = [{**params, **d} for d in raw]
+        spans = boot.intervals(raw, req.level)
+        intervals = {"level": req.level, **{k: [float(lo), float(hi)] for k, (lo, hi) in spans.items()}}
+
+    regime = diagnose.regime_reading(_exponents(primary_form, best.params))
+    warnings = _warnings(primary_form, best.params)
+    fitted_range = _flops_range(fit_table)
+    fit_block = {
+        "method": "parametric",
+        "form": primary_form,
+        "forms": [f for f, _ in forms],
+        **_provenance(req, table, fit_table),
+        "objective": best.objective,
+        "points": best.points,
+        "starts": best.starts,
+        "grid_size": best.grid_size,
+        "best_basin_starts": best.best_basin_starts,
+        "standard_errors": {k: _finite(v) for k, v in best.standard_errors.items()},
+        "intervals": intervals,
+        "residuals": diagnose.residual_summary(fit_table["loss"], predicted),
+        "holdout": {"expression": req.holdout, **holdout_summary} if holdout_summary else None,
+        "regime": [r["reading"] for r in regime],
+        "warnings": warnings,
+    }
+    if req.law == "dynamics":
+        a, b = 1.0 + best.params["alpha"], best.params["alpha"] / best.params["beta"]
+        fit_block["spectral"] = {"a": a, "b": b}
+    preset = _preset(req, table, params, fitted_range, fit_block, draws)
+    return {
+        "scalecli_version": __version__,
+        "method": "parametric",
+        "law": preset,
+        "objective": best.objective,
+        "points": best.points,
+        "best_basin_starts": best.best_basin_starts,
+        "intervals": intervals,
+        "holdout": payload_holdout,
+        "isoflop": None,
+        "standard_errors": fit_block["standard_errors"],
+        "starts": best.starts,
+        "grid_size": best.grid_size,
+        "residuals": fit_block["residuals"],
+        "holdout_summary": holdout_summary,
+        "regime": regime,
+        "warnings": warnings,
+        "other_forms": {f: r.params for f, r in results.items() if f != primary_form},
+        "_plot": {
+            "form": primary_form,
+            "x2_role": x2_role,
+            "params": fit_table["params"],
+            "x2": fit_table[x2_role],
+            "loss": fit_table["loss"],
+            "fit": best,
+        },
+    }
+
+
+def _preset_params(req: FitRequest, results: dict) -> dict[str, float]:
+    if req.law in ("chinchilla", "dynamics"):
+        return dict(next(iter(results.values())).params)
+    out: dict[str, float] = {}
+    if "kaplan_steps" in results:
+        out.update(results["kaplan_steps"].params)
+        out.update({k: req.fixed.get(k, v) for k, v in KAPLAN_CRITICAL_BATCH.items()})
+    if "kaplan_joint" in results:
+        joint = results["kaplan_joint"].params
+        if out:
+            out.update(
+                D_c=joint["D_c"],
+                alpha_D=joint["alpha_D"],
+                N_c_joint=joint["N_c"],
+                alpha_N_joint=joint["alpha_N"],
+            )
+        else:
+            out.update(joint)
+    return out
+
+
+def _exponents(form: str, params: dict[str, float]) -> dict[str, tuple[float, str]]:
+    if form == "chinchilla":
+        return {"alpha": (params["alpha"], "parameters"), "beta": (params["beta"], "tokens")}
+    if form == "dynamics":
+        return {"alpha": (params["alpha"], "parameters"), "beta": (params["beta"], "steps")}
+    if form == "kaplan_steps":
+        return {"alpha_N": (params["alpha_N"], "parameters"), "alpha_S": (params["alpha_S"], "steps")}
+    return {"alpha_N": (params["alpha_N"], "parameters"), "alpha_D": (params["alpha_D"], "tokens")}
+
+
+def _warnings(form: str, params: dict[str, float]) -> list[str]:
+    out = []
+    if form == "dynamics":
+        b = params["alpha"] / params["beta"]
+        if b <= 1:
+            out.append(
+                f"implied spectral exponent b = alpha/beta = {b:.3g} <= 1: outside the theory's b > 1 "
+                "regime (REFERENCE §6.5)"
+            )
+    for name, value in params.items():
+        if name.startswith("alpha") or name == "beta":
+            if value <= 1e-3 or value >= 4:
+                out.append(f"{name} = {value:.3g} is at an extreme: check the data covers enough scales")
+    return out
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _flops_range(table: RunTable) -> list[float] | None:
+    if table.has("flops"):
+        flops = table["flops"]
+    elif table.has("tokens"):
+        flops = 6.0 * table["params"] * table["tokens"]
+    else:
+        return None
+    return [float(flops.min()), float(flops.max())]
+
+
+def _provenance(req: FitRequest, table: RunTable, fit_table: RunTable) -> dict[str, Any]:
+    return {
+        "file": Path(req.path).name,
+        "sha256": table.sha256,
+        "rows_read": table.rows_read,
+        "rows_used": fit_table.rows_used,
+        "columns": dict(table.columns),
+        "derived": list(table.derived),
+        "filters": list(req.where),
+        "join": Path(req.join).name if req.join else None,
+        "averaged_duplicates": table.averaged if req.average_duplicates else None,
+        "options": {
+            "fixed": dict(req.fixed),
+            "bootstrap": req.bootstrap,
+            "seed": req.seed,
+            "holdout": req.holdout,
+            "huber_delta": 1e-3,
+        },
+        "scalecli_version": __version__,
+        "command": req.command,
+    }
+
+
+def _preset(req, table, params, fitted_range, fit_block, draws) -> dict[str, Any]:
+    from scalecli.presets import preset_from_mapping
+
+    name = req.name or f"{Path(req.path).stem}-{req.law}"
+    batch: dict[str, Any] = {"rule": "deepseek2024"}
+    if req.law == "dynamics" and table.has("batch_tokens"):
+        batch = {"rule": "fixed", "tokens": float(np.median(table["batch_tokens"]))}
+    mapping: dict[str, Any] = {
+        "name": name,
+        "family": req.law,
+        "description": f"fitted by scale fit ({fit_block['method']}) on {Path(req.path).name}",
+        "batch": batch,
+    }
+    if "frontier" in params:
+        mapping["frontier"] = params["frontier"]
+    else:
+        mapping["params"] = {k: float(v) for k, v in params.items()}
+    if fitted_range:
+        mapping["fitted_range"] = {"flops": fitted_range}
+    mapping["source"] = {
+        "citation": f"scale fit of {Path(req.path).name}",
+        "where": f"{fit_block['method']} fit ({fit_block.get('form', 'isoflop')}), "
+        f"{fit_block['rows_used']} of {fit_block['rows_read']} rows",
+        "convention": "params, tokens and loss as in the data file",
+        "dataset": Path(req.path).name,
+        "fitted_on": (
+            f"{fit_block['rows_used']} runs, C = {fitted_range[0]:.3g} to {fitted_range[1]:.3g} FLOPs"
+            if fitted_range
+            else f"{fit_block['rows_used']} runs"
+        ),
+        "command": req.command,
+    }
+    mapping["fit"] = fit_block
+    if draws:
+        mapping["draws"] = [{k: float(v) for k, v in d.items()} for d in draws]
+    preset_from_mapping(mapping, "the fitted law")  # what we write must load
+    return mapping
+
+
+# ----- isoflop -------------------------------------------------------------------------------------
+def _isoflop(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
+    from scalecli.fitting.isoflop import fit_isoflop
+
+    require(table, ["params", "flops", "loss"], "an isoflop fit")
+    if req.fixed:
+        raise InputError("--fix applies to parametric fits, not --method isoflop")
+    if req.holdout:
+        raise InputError("--holdout applies to parametric fits; an isoflop fit predicts no loss per run")
+    fit_table, held = split_holdout(table, req.holdout) if req.holdout else (table, None)
+    result = fit_isoflop(
+        fit_table["flops"],
+        fit_table["params"],
+        fit_table["loss"],
+        tokens=fit_table["tokens"] if fit_table.has("tokens") else None,
+        bootstrap=req.bootstrap,
+        seed=req.seed,
+        level=req.level,
+        progress=progress,
+    )
+    frontier: dict[str, Any] = {
+        "params": {"coef": result.n_coef, "exponent": result.n_exponent},
+        "tokens": {"coef": result.tokens_coef, "exponent": result.tokens_exponent},
+    }
+    used = [o for o in result.optima if not o.edge and o.params is not None]
+    c = np.array([o.flops for o in used])
+    loss = np.array([o.loss for o in used])
+    slope, intercept = np.polyfit(np.log(c), np.log(loss), 1)
+    if slope < 0:  # L*(C) = k·C^slope  ->  frontier loss law (coef/C)^e with e = -slope
+        frontier["loss"] = {"coef": float(math.exp(intercept / -slope)), "exponent": float(-slope)}
+    iso = result.to_dict()
+    fit_block = {
+        "method": "isoflop",
+        **_provenance(req, table, fit_table),
+        "n_exponent": result.n_exponent,
+        "tokens_exponent": result.tokens_exponent,
+        "n_exponent_interval": _pair(result.n_exponent_interval),
+        "tokens_exponent_interval": _pair(result.tokens_exponent_interval),
+        "budgets_used": result.budgets_used,
+        "budgets": len(result.optima),
+    }
+    preset = _preset(req, table, {"frontier": frontier}, _flops_range(fit_table), fit_block, [])
+    return {
+        "scalecli_version": __version__,
+        "method": "isoflop",
+        "law": preset,
+        "objective": None,
+        "points": fit_table.rows_used,
+        "best_basin_starts": None,
+        "intervals": None,
+        "holdout": None,
+        "isoflop": {
+            "n_exponent": result.n_exponent,
+            "tokens_exponent": result.tokens_exponent,
+            "n_exponent_interval": _pair(result.n_exponent_interval),
+            "tokens_exponent_interval": _pair(result.tokens_exponent_interval),
+            "level": result.level,
+            "budgets_used": result.budgets_used,
+            "optima": iso.get("optima"),
+        },
+        "warnings": [],
+    }
+
+
+def _pair(pair) -> list[float] | None:
+    return None if pair is None else [float(pair[0]), float(pair[1])]
