@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
-import typer
+# The arrays here are small: BLAS worker threads only add overhead (3x slower fits measured
+# with one other busy process, benchmarks/fit.py). Set before numpy is first imported.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from scalecli import __version__
-from scalecli.errors import InputError, ScaleError
-from scalecli.units import parse_number
+import typer  # noqa: E402
+
+from scalecli import __version__  # noqa: E402
+from scalecli.errors import InputError, ScaleError  # noqa: E402
+from scalecli.units import parse_number  # noqa: E402
 
 app = typer.Typer(
     name="scale",

@@ -33,6 +33,9 @@ def write_atomic(
     target = check_writable(path, force, flag)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the user's usual mode
     try:
         write(tmp)
         if target.exists() and not force:  # appeared while we were writing

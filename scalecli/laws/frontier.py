@@ -32,8 +32,12 @@ class Frontier:
         if unknown:
             raise InputError(f"frontier: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
         self.unit = parse_number(frontier.get("compute_unit_flops", 1.0), "frontier compute_unit_flops")
-        self.fraction = parse_number(frontier.get("min_compute_fraction", 1.0), "frontier min_compute_fraction")
-        self.steps_factor = parse_number(frontier.get("steps_per_min_step", 1.0), "frontier steps_per_min_step")
+        self.fraction = parse_number(
+            frontier.get("min_compute_fraction", 1.0), "frontier min_compute_fraction"
+        )
+        self.steps_factor = parse_number(
+            frontier.get("steps_per_min_step", 1.0), "frontier steps_per_min_step"
+        )
         if "params" not in frontier:
             raise InputError("frontier: needs at least a 'params' power law")
         self.laws: dict[str, tuple[float, float]] = {}
@@ -70,7 +74,11 @@ class Frontier:
             steps = self.steps_factor * self._law("min_steps", c_min)
             batch = tokens / steps
         else:
-            batch = self._law("batch_tokens", c_min) if "batch_tokens" in self.laws else batch_rule.batch_tokens(flops)
+            batch = (
+                self._law("batch_tokens", c_min)
+                if "batch_tokens" in self.laws
+                else batch_rule.batch_tokens(flops)
+            )
             steps = tokens / batch
         if "loss" in self.laws:
             coef, exponent = self.laws["loss"]

@@ -1,0 +1,131 @@
+"""Speed of ``scale fit``'s parametric core on Epoch's 240 Chinchilla runs (REFERENCE.md §3).
+
+In one run it times
+
+(a) the fast fit: ``fit("chinchilla", ...)`` — the 4,500-point Hoffmann grid evaluated at once,
+    L-BFGS-B from the best distinct starts only, then a polish;
+(b) the plain fit: scipy's L-BFGS-B from every one of the 4,500 grid points, one after another,
+    with the same objective and analytic gradient and scipy's default tolerances (Epoch's
+    "replicate exactly" procedure, REFERENCE §3.2);
+
+and prints both wall times, the speed-up (target >= 20) and both best objectives (the fast one must
+be no worse). Then it times ``bootstrap(..., draws=1000)`` (target: well under 60 s).
+
+    python benchmarks/fit.py [--repeats 3] [--draws 1000] [--tight-baseline]
+
+``--tight-baseline`` also times the plain loop with the tolerances the fast fit uses for its local
+runs, which is slower still. The data are read from ../shared/data beside the checkout.
+
+scipy's L-BFGS-B calls OpenBLAS, whose worker threads only spin on these tiny problems (CPU time
+doubles, wall time does not improve) and slow it down badly when other processes compete for the
+cores. This script therefore pins BLAS to one thread (unless the variables are already set), so both
+timings are of the same single-threaded work; the load average is printed for context.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import csv  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402
+
+from scalecli.fitting import parametric as pm  # noqa: E402
+from scalecli.fitting.bootstrap import bootstrap, intervals  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chinchilla-epoch" / "svg_extracted_data.csv"
+
+
+def load() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not DATA.exists():
+        sys.exit(f"benchmarks/fit.py: dataset {DATA} not found (expected ../shared/data beside the checkout)")
+    with DATA.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    n = np.array([float(r["Model Size"]) for r in rows])
+    c = np.array([float(r["Training FLOP"]) for r in rows])
+    loss = np.array([float(r["loss"]) for r in rows])
+    keep = loss < np.sort(loss)[-5]  # Epoch drop the five highest losses (SOURCE.md): 240 rows
+    n, c, loss = n[keep], c[keep], loss[keep]
+    return n, c / (6.0 * n), loss
+
+
+def plain_loop(n, d, loss, options: dict | None = None) -> tuple[float, np.ndarray, int]:
+    """L-BFGS-B from every grid point, same objective and gradient as the fast fit."""
+    prob = pm._problem("chinchilla", n, d, loss, None, pm.DEFAULT_DELTA, None)
+    best_f, best_x, runs = math.inf, None, 0
+    for x0 in prob.form.grid():
+        res = minimize(prob.fun_grad, x0, jac=True, method="L-BFGS-B", options=options)
+        runs += 1
+        if res.fun < best_f:
+            best_f, best_x = float(res.fun), res.x
+    return best_f, best_x, runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="fast-fit repetitions (median reported)")
+    parser.add_argument("--draws", type=int, default=1000, help="bootstrap draws to time")
+    parser.add_argument("--tight-baseline", action="store_true", help="also time the plain loop tightly")
+    args = parser.parse_args()
+    n, d, loss = load()
+    load_avg = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    print(f"Epoch Chinchilla runs: {loss.size} points; {os.cpu_count()} CPUs, load average {load_avg}")
+
+    pm.fit("chinchilla", n, d, loss)  # warm-up (imports, caches)
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        fast = pm.fit("chinchilla", n, d, loss)
+        times.append(time.perf_counter() - start)
+    t_fast = statistics.median(times)
+    print(
+        f"(a) fast fit:  {t_fast:8.3f} s (median of {args.repeats}); grid {fast.grid_size}, "
+        f"local runs {fast.starts}, best-basin runs {fast.best_basin_starts}; objective {fast.objective:.13g}"
+    )
+
+    start = time.perf_counter()
+    plain_f, plain_x, runs = plain_loop(n, d, loss)
+    t_plain = time.perf_counter() - start
+    print(
+        f"(b) plain loop: {t_plain:7.3f} s; {runs} L-BFGS-B runs (scipy defaults); objective {plain_f:.13g}"
+    )
+    print(f"speed-up (b)/(a): {t_plain / t_fast:.1f}x (target >= 20)")
+    verdict = "no worse" if fast.objective <= plain_f else "WORSE"
+    print(f"objective fast - plain: {fast.objective - plain_f:+.3e} ({verdict})")
+    plain_params = dict(zip(("A", "B", "E"), np.exp(plain_x[:3]), strict=True))
+    plain_params.update(alpha=plain_x[3], beta=plain_x[4])
+    print("fast  params: " + ", ".join(f"{k}={v:.6g}" for k, v in fast.params.items()))
+    print("plain params: " + ", ".join(f"{k}={plain_params[k]:.6g}" for k in fast.params))
+
+    if args.tight_baseline:
+        start = time.perf_counter()
+        tight_f, _, runs = plain_loop(n, d, loss, dict(pm._LOCAL_OPTIONS))
+        t_tight = time.perf_counter() - start
+        print(
+            f"(b') plain loop, tight tolerances: {t_tight:.3f} s; objective {tight_f:.13g}; "
+            f"speed-up {t_tight / t_fast:.1f}x"
+        )
+
+    start = time.perf_counter()
+    draws = bootstrap("chinchilla", n, d, loss, fast, args.draws, seed=42)
+    t_boot = time.perf_counter() - start
+    print(
+        f"bootstrap {args.draws} draws: {t_boot:.2f} s "
+        f"({t_boot / args.draws * 1000:.1f} ms/draw; target < 60 s)"
+    )
+    iv = intervals(draws, 0.95)
+    print("95% intervals: " + ", ".join(f"{k} ({lo:.4g}, {hi:.4g})" for k, (lo, hi) in iv.items()))
+
+
+if __name__ == "__main__":
+    main()

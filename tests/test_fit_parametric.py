@@ -1,0 +1,372 @@
+"""Parametric fits and the bootstrap (scalecli.fitting) against ../shared/REFERENCE.md §2-§3, §6.5
+and ../shared/data/chinchilla-epoch/SOURCE.md.
+
+Expected values come from REFERENCE.md / SOURCE.md (cited at each assertion), from closed forms, or
+from synthetic data generated here from known parameters.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scalecli.errors import InputError
+from scalecli.fitting import parametric as pm
+from scalecli.fitting.bootstrap import bootstrap, intervals
+from scalecli.fitting.parametric import FORMS, FitResult, fit, objective_at
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+EPOCH_CSV = DATA / "chinchilla-epoch" / "svg_extracted_data.csv"
+
+
+# --- the Epoch data (SOURCE.md) ----------------------------------------------------------------------
+
+
+def _epoch_runs() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if not EPOCH_CSV.exists():
+        pytest.skip(f"shared dataset {EPOCH_CSV} not present (tests read ../shared/data beside the checkout)")
+    with EPOCH_CSV.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    n = np.array([float(r["Model Size"]) for r in rows])
+    c = np.array([float(r["Training FLOP"]) for r in rows])
+    loss = np.array([float(r["loss"]) for r in rows])
+    keep = loss < np.sort(loss)[-5]  # SOURCE.md "The 5-highest-loss exclusion": Epoch's rule
+    n, c, loss = n[keep], c[keep], loss[keep]
+    return n, c / (6.0 * n), loss, c  # SOURCE.md "Columns": D = C/(6N)
+
+
+@pytest.fixture(scope="module")
+def epoch():
+    n, d, loss, c = _epoch_runs()
+    assert n.size == 240  # SOURCE.md: "That leaves 240 rows"
+    return n, d, loss, c
+
+
+@pytest.fixture(scope="module")
+def epoch_fit(epoch) -> FitResult:
+    n, d, loss, _ = epoch
+    return fit("chinchilla", n, d, loss)
+
+
+# SOURCE.md item 1 / REFERENCE §3.2: Epoch's "replicate exactly" grid fit
+EPOCH_GRID = {"A": 477.84, "B": 2143.86, "E": 1.8172, "alpha": 0.34731, "beta": 0.36718}
+EPOCH_GRID_OBJECTIVE = 0.00101827403
+
+
+def test_epoch_grid_fit_reproduced(epoch_fit):
+    # SOURCE.md item 1: 0.1 % on E, alpha, beta; 0.5 % on A and B; objective 0.00101827403 (1e-9 abs)
+    p = epoch_fit.params
+    for name in ("E", "alpha", "beta"):
+        assert p[name] == pytest.approx(EPOCH_GRID[name], rel=1e-3), name
+    for name in ("A", "B"):
+        assert p[name] == pytest.approx(EPOCH_GRID[name], rel=5e-3), name
+    assert epoch_fit.objective <= 0.0010183
+    assert epoch_fit.objective == pytest.approx(EPOCH_GRID_OBJECTIVE, abs=1e-9)
+    assert epoch_fit.points == 240
+    assert epoch_fit.grid_size == 4500  # REFERENCE §2.1: 5·5·5·6·6 starts
+    assert 1 <= epoch_fit.best_basin_starts <= epoch_fit.starts < epoch_fit.grid_size
+    assert list(epoch_fit.params) == ["E", "A", "B", "alpha", "beta"]
+
+
+def test_epoch_fit_runs_few_local_optimisations(epoch_fit):
+    # The fast path ranks the 4,500 starts and runs L-BFGS-B from a few percent of them.
+    assert epoch_fit.starts <= 0.05 * 4500
+
+
+def test_objective_at_hoffmann_parameters(epoch, epoch_fit):
+    n, d, loss, _ = epoch
+    # SOURCE.md item 3, REFERENCE §3.2: 0.004121 at the rounded eq.-10 values
+    rounded = {"A": 406.4, "B": 410.7, "E": 1.69, "alpha": 0.34, "beta": 0.28}
+    assert objective_at("chinchilla", rounded, n, d, loss) == pytest.approx(0.004121, abs=1e-6)
+    # ... and 0.001231 at the TeX values (REFERENCE §2.1 "Unrounded constants")
+    tex = {
+        "E": math.exp(0.5267228),
+        "A": math.exp(6.0073404),
+        "B": math.exp(6.0179186),
+        "alpha": 0.33917084,
+        "beta": 0.2849083,
+    }
+    assert objective_at("chinchilla", tex, n, d, loss) == pytest.approx(0.001231, abs=1e-6)
+    # SOURCE.md item 3: "A correct optimiser must get below both"
+    assert epoch_fit.objective < 0.001231
+    # objective_at is the same objective the fit minimises
+    assert objective_at("chinchilla", epoch_fit.params, n, d, loss) == pytest.approx(
+        epoch_fit.objective, rel=1e-9
+    )
+
+
+def test_extrapolation_to_large_compute(epoch):
+    # SOURCE.md item 5: fit on C < 1e21 (217 points), predict C >= 1e21 (23 points);
+    # mean absolute relative error < 1.5 %, max < 3.5 %
+    n, d, loss, c = epoch
+    train = c < 1e21
+    assert int(train.sum()) == 217 and int((~train).sum()) == 23
+    res = fit("chinchilla", n[train], d[train], loss[train])
+    rel = np.abs(res.predict(n[~train], d[~train]) / loss[~train] - 1.0)
+    assert rel.mean() < 0.015
+    assert rel.max() < 0.035
+
+
+def test_pinned_parameter(epoch, epoch_fit):
+    n, d, loss, _ = epoch
+    res = fit("chinchilla", n, d, loss, fixed={"E": 1.69})
+    assert res.params["E"] == 1.69  # returned exactly
+    assert res.fixed == {"E": 1.69}
+    assert res.standard_errors["E"] == 0.0
+    assert res.theta.shape == (4,)  # one free parameter fewer
+    assert res.grid_size == 4500 // 5  # the e axis of Hoffmann's grid (5 values) drops out
+    # a constrained minimum cannot be below the unconstrained one
+    assert res.objective >= epoch_fit.objective
+    assert objective_at("chinchilla", res.params, n, d, loss) == pytest.approx(res.objective, rel=1e-9)
+
+
+def test_warm_start(epoch, epoch_fit):
+    n, d, loss, _ = epoch
+    res = fit("chinchilla", n, d, loss, theta0=epoch_fit.theta)
+    assert res.starts == 1 and res.grid_size == 0
+    assert res.objective <= epoch_fit.objective * (1 + 1e-12)
+    with pytest.raises(InputError, match="5 finite free parameters"):
+        fit("chinchilla", n, d, loss, theta0=[1.0, 2.0])
+
+
+def test_standard_errors_reported(epoch_fit):
+    se = epoch_fit.standard_errors
+    assert set(se) == set(epoch_fit.params)
+    assert all(math.isfinite(v) and v > 0 for v in se.values())
+
+
+# --- predict against published closed-form numbers ---------------------------------------------------
+
+
+def test_predict_matches_reference_numbers():
+    # REFERENCE §2.6, Epoch row at 1e21: N_opt 2.7785e9, D_opt 5.9985e10, L* 2.3055
+    epoch = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+    assert float(pm._FORMS["chinchilla"].predict(epoch, 2.7785e9, 5.9985e10)) == pytest.approx(
+        2.3055, rel=1e-4
+    )
+    # REFERENCE §1.6 "Other checks": Table 2 joint law L(1e9, 1e10) = 2.4197
+    table2 = {"N_c": 6.4e13, "alpha_N": 0.076, "D_c": 1.8e13, "alpha_D": 0.103}
+    assert float(pm._FORMS["kaplan_joint"].predict(table2, 1e9, 1e10)) == pytest.approx(2.4197, rel=1e-4)
+    # REFERENCE §1.6: Table 3 L(N=1e9, S_min=1e5) = 2.4005
+    table3 = {"N_c": 6.5e13, "alpha_N": 0.077, "S_c": 2.1e3, "alpha_S": 0.76}
+    assert float(pm._FORMS["kaplan_steps"].predict(table3, 1e9, 1e5)) == pytest.approx(2.4005, rel=1e-4)
+    # REFERENCE §6.5 numeric example: (a, b) = (1.5, 1.25) -> alpha 0.5, beta 0.4; A_N = A_t = 1,
+    # E = 0; at C = 1e6, N* = 594.8, t* = 1681, L* = 0.09226
+    dyn = {"E": 0.0, "A_N": 1.0, "alpha": 0.5, "A_S": 1.0, "beta": 0.4}
+    assert float(pm._FORMS["dynamics"].predict(dyn, 594.8, 1681.0)) == pytest.approx(0.09226, rel=1e-3)
+
+
+# --- synthetic recovery, every form ------------------------------------------------------------------
+
+# Known parameters (realistic magnitudes: Epoch's Chinchilla fit, Kaplan's Tables 2 and 3) and the
+# log-uniform ranges the synthetic runs are drawn from.
+TRUTH = {
+    "chinchilla": (
+        {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37},
+        (1e7, 1e10),
+        (1e8, 1e11),
+    ),
+    "dynamics": ({"E": 1.7, "A_N": 400.0, "alpha": 0.34, "A_S": 60.0, "beta": 0.5}, (1e7, 1e10), (1e3, 1e6)),
+    "kaplan_joint": (
+        {"N_c": 6.4e13, "alpha_N": 0.076, "D_c": 1.8e13, "alpha_D": 0.103},
+        (1e6, 1e9),
+        (1e7, 1e10),
+    ),
+    "kaplan_steps": (
+        {"N_c": 6.5e13, "alpha_N": 0.077, "S_c": 2.1e3, "alpha_S": 0.76},
+        (1e6, 1e9),
+        (1e3, 1e5),
+    ),
+}
+EXPONENTS = {"alpha", "beta", "alpha_N", "alpha_D", "alpha_S"}
+
+
+def _loss(form: str, p: dict[str, float], x1, x2) -> np.ndarray:
+    """The forms' closed formulas, written out here independently of the code under test."""
+    if form == "chinchilla":
+        return p["E"] + p["A"] * x1 ** -p["alpha"] + p["B"] * x2 ** -p["beta"]
+    if form == "dynamics":
+        return p["E"] + p["A_N"] * x1 ** -p["alpha"] + p["A_S"] * x2 ** -p["beta"]
+    if form == "kaplan_joint":  # Kaplan eq. 1.5 (REFERENCE §1.2)
+        return ((p["N_c"] / x1) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / x2) ** p["alpha_D"]
+    return (p["N_c"] / x1) ** p["alpha_N"] + (p["S_c"] / x2) ** p["alpha_S"]  # Kaplan eq. 1.6
+
+
+def _synthetic(form: str, sigma: float, seed: int, n: int = 120):
+    truth, r1, r2 = TRUTH[form]
+    rng = np.random.default_rng(seed)
+    x1 = np.exp(rng.uniform(*np.log(r1), n))
+    x2 = np.exp(rng.uniform(*np.log(r2), n))
+    loss = _loss(form, truth, x1, x2) * np.exp(sigma * rng.standard_normal(n))
+    return truth, x1, x2, loss
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_exact_recovery_without_noise(form):
+    truth, x1, x2, loss = _synthetic(form, 0.0, seed=1)
+    res = fit(form, x1, x2, loss)
+    assert res.form == form
+    assert set(res.params) == set(truth)
+    for name, value in truth.items():
+        assert res.params[name] == pytest.approx(value, rel=1e-6), name
+    assert res.objective < 1e-15
+    np.testing.assert_allclose(res.predict(x1, x2), loss, rtol=1e-9)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_recovery_with_multiplicative_noise(form):
+    # 0.1 % log-normal noise on 120 runs; tolerances: 2 % on exponents, 1 % on E, 10 % on scales
+    truth, x1, x2, loss = _synthetic(form, 1e-3, seed=2)
+    res = fit(form, x1, x2, loss)
+    for name, value in truth.items():
+        tol = 0.02 if name in EXPONENTS else 0.01 if name == "E" else 0.10
+        assert res.params[name] == pytest.approx(value, rel=tol), name
+    assert all(math.isfinite(v) and v > 0 for v in res.standard_errors.values())
+    assert res.best_basin_starts >= 1
+
+
+@pytest.mark.parametrize(
+    ("form", "pin"),
+    [("chinchilla", "beta"), ("dynamics", "E"), ("kaplan_joint", "alpha_D"), ("kaplan_steps", "S_c")],
+)
+def test_pinning_each_form(form, pin):
+    truth, x1, x2, loss = _synthetic(form, 0.0, seed=3)
+    res = fit(form, x1, x2, loss, fixed={pin: truth[pin]})
+    assert res.params[pin] == truth[pin]
+    assert res.standard_errors[pin] == 0.0
+    assert res.theta.shape == (len(truth) - 1,)
+    for name, value in truth.items():
+        assert res.params[name] == pytest.approx(value, rel=1e-6), name
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_analytic_gradient_matches_finite_differences(form):
+    truth, x1, x2, loss = _synthetic(form, 0.02, seed=4, n=40)
+    prob = pm._problem(form, x1, x2, loss, None, 0.01, np.linspace(0.5, 2.0, 40))
+    rng = np.random.default_rng(5)
+    theta = prob.form.grid()[rng.integers(0, prob.form.grid().shape[0], 3)]
+    for t in theta:
+        f, g = prob.fun_grad(t)
+        assert math.isfinite(f)
+        fd = np.empty_like(t)
+        for k in range(t.size):
+            h = 1e-6 * max(1.0, abs(t[k]))
+            up, down = t.copy(), t.copy()
+            up[k] += h
+            down[k] -= h
+            fd[k] = (prob.fun_grad(up)[0] - prob.fun_grad(down)[0]) / (2 * h)
+        np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-7 * max(1.0, abs(f)))
+
+
+def test_weights_equal_duplicated_rows():
+    # Integer weights are the same objective as repeating rows (what the bootstrap relies on)
+    truth, x1, x2, loss = _synthetic("chinchilla", 1e-2, seed=6, n=30)
+    w = np.arange(30) % 3
+    rep = np.repeat(np.arange(30), w)
+    a = objective_at("chinchilla", truth, x1, x2, loss, weights=w)
+    b = objective_at("chinchilla", truth, x1[rep], x2[rep], loss[rep])
+    assert a == pytest.approx(b, rel=1e-12)
+
+
+def test_objective_is_summed_huber():
+    # Closed form: one point with log residual r = ln 2 > delta contributes delta·(|r| - delta/2);
+    # one with r = 1e-4 < delta contributes r^2/2 (REFERENCE §2.1: Huber, summed over runs)
+    p = {"E": 1.0, "A": 1.0, "B": 1.0, "alpha": 1.0, "beta": 1.0}
+    x1 = np.array([1e12, 1e12])
+    x2 = np.array([1e12, 1e12])
+    pred = 1.0 + 2e-12
+    loss = np.array([pred / 2.0, pred * math.exp(-1e-4)])
+    expected = 1e-3 * (math.log(2.0) - 0.5e-3) + 0.5 * 1e-8
+    assert objective_at("chinchilla", p, x1, x2, loss) == pytest.approx(expected, rel=1e-9)
+
+
+# --- input validation --------------------------------------------------------------------------------
+
+
+def test_input_validation():
+    x = np.array([1e8, 1e9, 1e10, 2e8, 3e9, 4e10])
+    d = x * 20
+    loss = np.array([3.0, 2.6, 2.3, 2.9, 2.5, 2.2])
+    with pytest.raises(InputError, match="unknown fit form"):
+        fit("hoffmann", x, d, loss)
+    with pytest.raises(InputError, match="unknown parameter 'C'"):
+        fit("chinchilla", x, d, loss, fixed={"C": 1.0})
+    with pytest.raises(InputError, match="expected 6"):
+        fit("chinchilla", x[:5], d, loss)
+    with pytest.raises(InputError, match="finite"):
+        fit("chinchilla", x, d, np.where(np.arange(6) == 2, np.nan, loss))
+    with pytest.raises(InputError, match="> 0"):
+        fit("chinchilla", x, -d, loss)
+    with pytest.raises(InputError, match="need at least 5 data points"):
+        fit("chinchilla", x[:4], d[:4], loss[:4])
+    # pinning two parameters leaves 3 free: 4 points are enough
+    res = fit("chinchilla", x[:4], d[:4], loss[:4], fixed={"E": 1.5, "beta": 0.3})
+    assert res.theta.shape == (3,)
+    with pytest.raises(InputError, match="weights"):
+        fit("chinchilla", x, d, loss, weights=[1, 1, 1, 1, 1, -1])
+    with pytest.raises(InputError, match="missing"):
+        objective_at("chinchilla", {"E": 1.0}, x, d, loss)
+
+
+# --- bootstrap ---------------------------------------------------------------------------------------
+
+
+def test_bootstrap_reproducible_and_progress():
+    truth, x1, x2, loss = _synthetic("kaplan_steps", 1e-2, seed=7, n=60)
+    best = fit("kaplan_steps", x1, x2, loss)
+    calls: list[tuple[int, int]] = []
+    a = bootstrap("kaplan_steps", x1, x2, loss, best, 12, seed=3, progress=lambda i, n: calls.append((i, n)))
+    b = bootstrap("kaplan_steps", x1, x2, loss, best, 12, seed=3)
+    c = bootstrap("kaplan_steps", x1, x2, loss, best, 12, seed=4)
+    assert a == b
+    assert a != c
+    assert calls == [(i, 12) for i in range(1, 13)]
+    assert len(a) == 12 and set(a[0]) == set(best.params)
+
+
+def test_intervals_closed_form():
+    # percentiles of 0, 1, ..., 100 (linear interpolation): the 90 % interval is (5, 95)
+    draws = [{"x": float(v), "y": 2.0 * v} for v in range(101)]
+    iv = intervals(draws, level=0.9)
+    assert iv["x"] == pytest.approx((5.0, 95.0))
+    assert iv["y"] == pytest.approx((10.0, 190.0))
+    with pytest.raises(InputError):
+        intervals(draws, level=1.5)
+
+
+# REFERENCE §3.2: Epoch's bootstrap 95 % CIs (4,000 resamples of their MLE fit)
+EPOCH_CI95 = {
+    "A": (285.214, 743.626),
+    "B": (1042.357, 5810.344),
+    "E": (1.769, 1.871),
+    "alpha": (0.317, 0.373),
+    "beta": (0.331, 0.415),
+}
+
+
+def test_bootstrap_on_epoch_data(epoch, epoch_fit):
+    n, d, loss, _ = epoch
+    draws = bootstrap("chinchilla", n, d, loss, epoch_fit, 150, seed=42)
+    assert len(draws) == 150
+    for level in (0.9, 0.95):
+        iv = intervals(draws, level)
+        for name, value in epoch_fit.params.items():
+            lo, hi = iv[name]
+            assert lo < value < hi, (name, level)
+    iv = intervals(draws, 0.95)
+    for name, (elo, ehi) in EPOCH_CI95.items():
+        lo, hi = iv[name]
+        assert lo < ehi and elo < hi, name  # overlap (Epoch's is a different, MLE fit: §3.2)
+        # Same runs, same resampling, a near-identical Huber estimator: the spread must be of the
+        # same size (a refit that stalls at the warm start would give intervals ~100x too narrow).
+        assert 0.5 < (hi - lo) / (ehi - elo) < 2.0, name
+    # pins carry over from the best fit
+    pinned = fit("chinchilla", n, d, loss, fixed={"E": 1.8})
+    draws = bootstrap("chinchilla", n, d, loss, pinned, 3, seed=1)
+    assert all(dr["E"] == 1.8 for dr in draws)
+    with pytest.raises(InputError, match="free parameters"):
+        bootstrap("chinchilla", n, d, loss, pinned, 3, seed=1, fixed={})
