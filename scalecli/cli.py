@@ -342,6 +342,9 @@ def fit(
         help="Average the loss of rows with identical inputs (digitised curves).",
     ),
     name: str | None = typer.Option(None, "--name", help="Name of the fitted preset."),
+    dataset: str | None = typer.Option(
+        None, "--dataset", help="What the loss is measured on (data and tokenizer), for the preset's notes."
+    ),
     plot: str | None = typer.Option(None, "--plot", help="Write data, fitted curves and residuals to a PNG."),
     fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
 ) -> None:
@@ -375,6 +378,7 @@ def fit(
         holdout=holdout,
         average_duplicates=average,
         name=name,
+        dataset=dataset,
         command=command_line(),
     )
     result = fit_runs(request, progress=render.progress_callback("bootstrap"))

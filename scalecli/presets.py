@@ -115,10 +115,12 @@ def load_all_shipped() -> list[Preset]:
     return [load_shipped(n) for n in shipped_names()]
 
 
+# What `scale plan` solves with no --law: one of each family, side by side.
+DEFAULT_PRESETS = ("hoffmann2022", "besiroglu2024", "kaplan2020", "dynamics-gpt3")
+
+
 def default_presets() -> list[Preset]:
-    order = ["hoffmann2022", "besiroglu2024", "kaplan2020", "bordelon2024"]
-    found = [p for p in load_all_shipped() if p.default]
-    return sorted(found, key=lambda p: order.index(p.name) if p.name in order else len(order))
+    return [load_shipped(name) for name in DEFAULT_PRESETS]
 
 
 def looks_like_path(spec: str) -> bool:
@@ -229,9 +231,6 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
         raise InputError(f"{origin}: 'notes' must be a list of text")
     if not isinstance(aliases, list) or not all(isinstance(n, str) for n in aliases):
         raise InputError(f"{origin}: 'aliases' must be a list of names")
-    default = data.get("default", False)
-    if not isinstance(default, bool):
-        raise InputError(f"{origin}: 'default' must be true or false")
     return Preset(
         name=name,
         family=family,
@@ -240,7 +239,7 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
         description=str(data.get("description") or ""),
         fitted_range=_parse_range(data.get("fitted_range"), origin),
         source={str(k): str(v) for k, v in source.items()},
-        default=default,
+        default=name in DEFAULT_PRESETS and path.startswith("<shipped>"),
         aliases=aliases,
         notes=notes,
         draws=_parse_draws(data.get("draws"), family, origin),

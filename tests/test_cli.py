@@ -39,6 +39,7 @@ def test_plan_json_contract(cli):
     laws = [p["law"] for p in data["plans"]]
     families = {p["family"] for p in data["plans"]}
     assert families == {"chinchilla", "kaplan", "dynamics"}  # default set: one of each family
+    assert laws == ["hoffmann2022", "besiroglu2024", "kaplan2020", "dynamics-gpt3"]
     for p in data["plans"]:
         assert PLAN_FIELDS <= set(p)
         assert p["binding"] == [] and p["interval"] is None
@@ -203,9 +204,12 @@ def test_every_shipped_preset_has_full_provenance():
     from scalecli import presets
 
     for p in presets.load_all_shipped():
-        for key in ("citation", "arxiv", "where", "convention", "dataset"):
+        for key in ("citation", "where", "convention", "dataset"):
             assert p.source.get(key), (p.name, key)
         assert "fitted_on" in p.source or p.fitted_range, p.name
+        # a published law names its paper; a law fitted by scalecli names its command and data hash
+        fit = p.raw.get("fit") or {}
+        assert p.source.get("arxiv") or (fit.get("command") and fit.get("sha256")), p.name
 
 
 def test_help_has_runnable_examples(cli):

@@ -266,3 +266,88 @@ def test_where_filters_and_derivation(cli, tmp_path):
     fit = r.json()["law"]["fit"]
     assert fit["rows_used"] == sum(1 for i in range(48) if i % 3)
     assert fit["derived"] == ["tokens = flops/(6·params)"]
+
+
+def test_shipped_dynamics_gpt3_preset_is_reproduced_by_its_command(cli, tmp_path, monkeypatch):
+    # issue 4 item 8: the preset ships with the command that produced it; rerunning it must give it back
+    import shlex
+    from pathlib import Path
+
+    data_file("gpt3-curves", "extracted.csv")
+    root = Path(__file__).resolve().parents[1]
+    shipped = yaml.safe_load((root / "presets" / "dynamics-gpt3.yaml").read_text())
+    args = shlex.split(shipped["fit"]["command"])[1:]
+    args[args.index("--out") + 1] = str(tmp_path / "again.yaml")
+    monkeypatch.chdir(root)
+    r = cli(*args)
+    assert r.code == 0, r.err
+    again = yaml.safe_load((tmp_path / "again.yaml").read_text())
+    for name, value in shipped["params"].items():
+        assert again["params"][name] == pytest.approx(value, rel=1e-7), name
+    assert again["fit"]["sha256"] == shipped["fit"]["sha256"]
+    # SOURCE.md (gpt3-curves): sha256 of extracted.csv
+    assert shipped["fit"]["sha256"] == "ea73b550de60d8b278523fa69385df0c2892546f8820aea12b4d1fe2d4f98962"
+    # the implied spectral exponents a = 1 + alpha, b = alpha/beta (REFERENCE §6.5)
+    p = shipped["params"]
+    assert shipped["fit"]["spectral"]["b"] == pytest.approx(p["alpha"] / p["beta"], rel=1e-12)
+
+
+def test_isoflop_cli_on_a_porian_configuration(cli, tmp_path):
+    # porian-isoflop SOURCE.md: row 5 "Optimizer tuning (no decay)" on RefinedWeb, a = 0.49690
+    import csv as _csv
+
+    path = data_file("porian-isoflop", "porian_isoflop_points_derived.csv")
+    published = data_file("porian-isoflop", "porian_fit_results_derived.csv")
+    with open(published) as fh:
+        row = next(
+            r
+            for r in _csv.DictReader(fh)
+            if r["label"] == "Optimizer tuning (no decay)" and r["dataset"] == "rw"
+        )
+    out = tmp_path / "iso.yaml"
+    r = cli(
+        "fit",
+        str(path),
+        "--method",
+        "isoflop",
+        "--columns",
+        "params=n",
+        "--where",
+        'label=="Optimizer tuning (no decay)"',
+        "--where",
+        "dataset==rw",
+        "--bootstrap",
+        "50",
+        "--out",
+        str(out),
+        "--format",
+        "json",
+    )
+    assert r.code == 0, r.err
+    iso = r.json()["isoflop"]
+    assert r.json()["points"] == 121  # SOURCE.md table: 121 points
+    assert iso["n_exponent"] == pytest.approx(float(row["a_n_exponent"]), abs=0.03)
+    lo, hi = iso["n_exponent_interval"]
+    assert lo <= iso["n_exponent"] <= hi
+    plan = cli("plan", "--flops", "1e19", "--law", str(out), "--format", "json").json()["plans"][0]
+    law = yaml.safe_load(out.read_text())["frontier"]["params"]
+    assert plan["params"] == pytest.approx(law["coef"] * 1e19 ** law["exponent"], rel=1e-12)
+
+
+def test_fit_plot_and_regime(cli, tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    # an exponent of exactly 1 in tokens reads as variance-limited (REFERENCE §7)
+    rows = [
+        (n, d, 1.5 + 300 * n**-0.3 + 2e9 / d)
+        for n in np.geomspace(1e7, 1e10, 7)
+        for d in np.geomspace(1e8, 1e11, 6)
+    ]
+    path = write_csv(tmp_path / "v.csv", ["params", "tokens", "loss"], rows)
+    png = tmp_path / "fit.png"
+    r = cli("fit", path, "--plot", str(png), "--format", "json")
+    assert r.code == 0, r.err
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    regime = {e["exponent"]: e for e in r.json()["regime"]}
+    assert regime["beta"]["regime"] == "variance-limited"
+    assert regime["alpha"]["regime"] == "resolution-limited"
+    assert regime["alpha"]["intrinsic_dimension"] == pytest.approx(4 / r.json()["law"]["params"]["alpha"])

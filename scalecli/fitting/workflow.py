@@ -38,6 +38,7 @@ class FitRequest:
     holdout: str | None = None
     average_duplicates: bool = False
     name: str | None = None
+    dataset: str | None = None
     command: str = ""
     level: float = 0.9
 
@@ -328,11 +329,11 @@ def _preset(req, table, params, fitted_range, fit_block, draws) -> dict[str, Any
         "where": f"{fit_block['method']} fit ({fit_block.get('form', 'isoflop')}), "
         f"{fit_block['rows_used']} of {fit_block['rows_read']} rows",
         "convention": "params, tokens and loss as in the data file",
-        "dataset": Path(req.path).name,
+        "dataset": req.dataset or Path(req.path).name,
         "fitted_on": (
-            f"{fit_block['rows_used']} runs, C = {fitted_range[0]:.3g} to {fitted_range[1]:.3g} FLOPs"
+            f"{fit_block['rows_used']} rows, C = {fitted_range[0]:.3g} to {fitted_range[1]:.3g} FLOPs"
             if fitted_range
-            else f"{fit_block['rows_used']} runs"
+            else f"{fit_block['rows_used']} rows"
         ),
         "command": req.command,
     }
