@@ -123,18 +123,26 @@ def plan(
     ),
     gpu: str | None = typer.Option(None, "--gpu", help="Accelerator (see 'scale hardware'), e.g. H100."),
     mfu: str | None = typer.Option(None, "--mfu", help="Model FLOPs utilisation, a fraction (0.4 = 40%)."),
-    gpus: int = typer.Option(1, "--gpus", help="Number of accelerators (sets wall-clock days)."),
+    gpus: int | None = typer.Option(None, "--gpus", help="Number of accelerators (sets wall-clock days)."),
     usd_per_gpu_hour: str | None = typer.Option(None, "--usd-per-gpu-hour", help="Price of one GPU-hour."),
-    precision: str = typer.Option("bf16", "--precision", help="Peak to use: bf16 or fp8."),
+    precision: str | None = typer.Option(None, "--precision", help="Peak to use: bf16 (default) or fp8."),
     gpu_hours: str | None = typer.Option(
         None, "--gpu-hours", help="Budget in GPU-hours instead of --flops (with --gpu, --mfu)."
     ),
     budget_usd: str | None = typer.Option(
         None, "--budget-usd", help="Budget in dollars (with --gpu, --mfu, --usd-per-gpu-hour)."
     ),
-    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
+    strict: bool = typer.Option(
+        False, "--strict", help="A budget outside the fitted compute range is exit 3."
+    ),
+    config: str | None = typer.Option(
+        None, "--config", help="Defaults from this YAML file (else ./scale.yaml)."
+    ),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP + " Default: table."),
 ) -> None:
     """Solve for the compute-optimal model size, tokens, steps and loss.
+
+    Options not given fall back to scale.yaml in the working directory (or --config FILE).
 
     Examples:
       scale plan --flops 1e23
@@ -145,22 +153,51 @@ def plan(
       scale plan --gpu-hours 1M --gpu H100 --mfu 0.4 --usd-per-gpu-hour 2.5
     """
     from scalecli import compute, planner, render
+    from scalecli.config import load_plan_config, merge
 
-    render.check_format(fmt)
-    hardware = _hardware(gpu, mfu, gpus, usd_per_gpu_hour, precision)
+    given = dict(
+        flops=flops,
+        target_loss=target_loss,
+        law=law,
+        inference_tokens=inference_tokens,
+        max_params=max_params,
+        max_tokens=max_tokens,
+        max_steps=max_steps,
+        unique_tokens=unique_tokens,
+        allow_repeats=allow_repeats,
+        batch_tokens=batch_tokens,
+        gpu=gpu,
+        mfu=mfu,
+        gpus=gpus,
+        usd_per_gpu_hour=usd_per_gpu_hour,
+        precision=precision,
+        gpu_hours=gpu_hours,
+        budget_usd=budget_usd,
+        strict=strict,
+        format=fmt,
+    )
+    settings, config_path = load_plan_config(config)
+    o = merge(given, settings)
+    fmt = render.check_format(o["format"] or "table")
+    law = o["law"]
+    hardware = _hardware(o["gpu"], o["mfu"], 1 if o["gpus"] is None else o["gpus"], o["usd_per_gpu_hour"], o["precision"] or "bf16")
     budget = compute.budget_flops(
-        _num(flops, "--flops"), _num(gpu_hours, "--gpu-hours"), _num(budget_usd, "--budget-usd"), hardware
+        _num(o["flops"], "--flops"),
+        _num(o["gpu_hours"], "--gpu-hours"),
+        _num(o["budget_usd"], "--budget-usd"),
+        hardware,
     )
     request = planner.PlanRequest(
         flops=budget,
-        target_loss=_num(target_loss, "--target-loss"),
-        inference_tokens=_num(inference_tokens, "--inference-tokens", allow_zero=True) or 0.0,
-        max_params=_num(max_params, "--max-params"),
-        max_tokens=_num(max_tokens, "--max-tokens"),
-        max_steps=_num(max_steps, "--max-steps"),
-        unique_tokens=_num(unique_tokens, "--unique-tokens"),
-        batch_tokens=_num(batch_tokens, "--batch-tokens"),
-        allow_repeats=allow_repeats,
+        target_loss=_num(o["target_loss"], "--target-loss"),
+        inference_tokens=_num(o["inference_tokens"], "--inference-tokens", allow_zero=True) or 0.0,
+        max_params=_num(o["max_params"], "--max-params"),
+        max_tokens=_num(o["max_tokens"], "--max-tokens"),
+        max_steps=_num(o["max_steps"], "--max-steps"),
+        unique_tokens=_num(o["unique_tokens"], "--unique-tokens"),
+        batch_tokens=_num(o["batch_tokens"], "--batch-tokens"),
+        allow_repeats=bool(o["allow_repeats"]),
+        strict=bool(o["strict"]),
     )
     loaded = _load_laws(law)
     plans = []
@@ -177,8 +214,10 @@ def plan(
             mfu=hardware.mfu,
             gpus=hardware.gpus,
             usd_per_gpu_hour=hardware.usd_per_gpu_hour,
-            precision=precision,
+            precision=hardware.precision,
         )
+    if config_path:
+        request_dict["config"] = config_path
     payload = {"scalecli_version": __version__, "request": request_dict, "plans": plans}
     sources = {p.name: p.source_line() for p in loaded}
     _emit(payload, fmt, lambda: render.plan_table(payload, sources), plans)
@@ -412,6 +451,50 @@ def _fit_csv_row(result: dict[str, Any]) -> dict[str, Any]:
             n_exponent=result["isoflop"]["n_exponent"], tokens_exponent=result["isoflop"]["tokens_exponent"]
         )
     return row
+
+
+@app.command()
+def check(
+    spec: str | None = typer.Argument(
+        None, help="YAML spec: a plan request and/or a proposed config, and assertions."
+    ),
+    junit: str | None = typer.Option(None, "--junit", help="Also write a JUnit XML report to this file."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --junit file."),
+    strict: bool = typer.Option(
+        False, "--strict", help="A budget outside the fitted compute range is exit 3."
+    ),
+    schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of the spec and exit."),
+    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
+) -> None:
+    """Check a training plan against budget and quality assertions, for CI (exit 1 on failure).
+
+    Examples:
+      scale check examples/7b.yaml
+      scale check examples/7b.yaml --format json --junit scale-check.xml
+      scale check --schema
+    """
+    from scalecli import check as checks
+    from scalecli import render
+
+    render.check_format(fmt)
+    if schema:
+        typer.echo(checks.schema_text().rstrip("\n"))
+        return
+    if spec is None:
+        raise InputError("scale check needs a SPEC.yaml (or --schema); see 'scale check --help'")
+    if junit is not None:
+        from scalecli.files import check_writable
+
+        check_writable(junit, force, "--junit")
+    report = checks.run(checks.load_spec(spec), strict=strict)
+    payload = report.to_dict()
+    if junit is not None:
+        from scalecli.files import write_text_atomic
+
+        write_text_atomic(junit, checks.junit_xml(report), force=force, flag="--junit")
+    _emit(payload, fmt, lambda: render.check_table(payload), payload["results"])
+    if not report.passed:
+        raise typer.Exit(1)
 
 
 @app.command()

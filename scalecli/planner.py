@@ -38,6 +38,7 @@ class PlanRequest:
     unique_tokens: float | None = None
     batch_tokens: float | None = None
     allow_repeats: bool = False
+    strict: bool = False  # outside the preset's fitted compute range is an error, not a note
 
     def __post_init__(self) -> None:
         if (self.flops is None) == (self.target_loss is None):
@@ -70,6 +71,7 @@ class Plan:
     method: str = "closed form"
     comparison: dict[str, Any] | None = None
     hardware: dict[str, Any] | None = None
+    extrapolation: dict[str, Any] | None = None
 
     def add_costs(self, hardware) -> None:
         """Fill gpu_hours, days and cost_usd from a compute.HardwarePlan."""
@@ -91,8 +93,45 @@ def conditions_for(preset: Preset, request: PlanRequest) -> Conditions:
     return Conditions(batch=batch, unique_tokens=request.unique_tokens, allow_repeats=request.allow_repeats)
 
 
+def extrapolation(preset: Preset, flops: float) -> dict[str, Any] | None:
+    """How far (orders of magnitude) ``flops`` lies outside the preset's fitted compute range."""
+    if preset.fitted_range is None:
+        return None
+    lo, hi = preset.fitted_range
+    if lo <= flops <= hi:
+        return {"orders": 0.0, "direction": "inside", "fitted_range": [lo, hi]}
+    direction = "above" if flops > hi else "below"
+    orders = math.log10(flops / hi) if flops > hi else math.log10(lo / flops)
+    return {"orders": orders, "direction": direction, "fitted_range": [lo, hi]}
+
+
+def guard_extrapolation(preset: Preset, request: PlanRequest, result: Plan) -> None:
+    """Note (or, with --strict, refuse) a plan whose compute lies outside the fitted range."""
+    ext = extrapolation(preset, result.train_flops)
+    result.extrapolation = ext
+    if ext is None:
+        result.notes.append("the preset gives no fitted compute range: extrapolation is not checked")
+        return
+    if ext["direction"] == "inside":
+        return
+    lo, hi = ext["fitted_range"]
+    message = (
+        f"training compute {result.train_flops:.3g} FLOPs is {ext['orders']:.1f} orders of magnitude "
+        f"{ext['direction']} the range {preset.name} was fitted on ({lo:.3g} to {hi:.3g})"
+    )
+    if request.strict:
+        raise InfeasibleError(f"{message}; drop --strict to plan anyway")
+    result.notes.append(f"extrapolation: {message}")
+
+
 def plan(preset: Preset, request: PlanRequest, *, numeric: bool = False) -> Plan:
     """Solve one request with one preset. ``numeric=True`` skips the closed form (for tests)."""
+    result = _plan(preset, request, numeric)
+    guard_extrapolation(preset, request, result)
+    return result
+
+
+def _plan(preset: Preset, request: PlanRequest, numeric: bool) -> Plan:
     if preset.is_frontier:
         return _plan_frontier(preset, request)
     solver = _Solver(preset, request)
@@ -122,7 +161,7 @@ def draw_interval(preset: Preset, request: PlanRequest, result: Plan, level: flo
     for draw in preset.draws:
         try:
             law = family(draw, name=preset.name)
-            rows.append(plan(dataclasses.replace(preset, law=law, draws=[]), request))
+            rows.append(_plan(dataclasses.replace(preset, law=law, draws=[]), request, False))
         except (InfeasibleError, InputError):
             failed += 1
     if not rows:

@@ -173,6 +173,8 @@ def load_yaml_mapping(text: str, origin: str) -> dict[str, Any]:
     """yaml.safe_load a mapping; malformed YAML, tags and non-mappings are InputErrors."""
     import yaml
 
+    if any(c in text for c in "&*!"):
+        _reject_constructs(text, origin)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -185,6 +187,25 @@ def load_yaml_mapping(text: str, origin: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(f"{origin}: expected a YAML mapping at the top level, got {type(data).__name__}")
     return data
+
+
+def _reject_constructs(text: str, origin: str) -> None:
+    """Refuse YAML tags, anchors and aliases: plain data never needs them, and they are how a
+    file builds objects or expands to a memory-exhausting size ('billion laughs')."""
+    import yaml
+
+    try:
+        for token in yaml.scan(text):
+            if isinstance(token, yaml.TagToken):
+                raise InputError(
+                    f"{origin}: YAML tags such as {token.value[0]}{token.value[1]} are not allowed"
+                )
+            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+                raise InputError(
+                    f"{origin}: YAML anchors and aliases (&{token.value}, *{token.value}) are not allowed"
+                )
+    except yaml.YAMLError:
+        return  # malformed: safe_load reports it with its line number
 
 
 def load_file(path: str) -> Preset:

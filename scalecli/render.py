@@ -339,3 +339,30 @@ def fit_report(result: dict[str, Any], out: str | None, plot: str | None) -> Non
     if plot:
         rows.append(("plot", plot))
     key_value_table("Fit", rows)
+
+
+def check_table(payload: dict[str, Any]) -> None:
+    def show(value: Any) -> str:
+        if isinstance(value, float):
+            return human_count(value) if abs(value) >= 1e4 else f"{value:.4g}"
+        return "-" if value is None else str(value)
+
+    rows = [
+        (r["assertion"], r["law"], show(r["measured"]), r["bound"], "pass" if r["passed"] else "FAIL")
+        for r in payload["results"]
+    ]
+    failed = payload["failed"]
+    verdict = "all assertions pass" if not failed else f"{failed} of {len(rows)} assertions FAIL"
+    informative = ("within_fitted_range", "max_interval_width")
+    notes = [
+        f"{r['law']}: {r['assertion']}: {r['detail']}"
+        for r in payload["results"]
+        if r["detail"] and (not r["passed"] or r["assertion"] in informative or "lifetime" in r["detail"])
+    ]
+    simple_table(
+        f"scale check {payload['spec']}: {verdict}",
+        ["assertion", "law", "measured", "bound", "result"],
+        rows,
+        notes=notes,
+        text_columns=2,
+    )
