@@ -129,7 +129,7 @@ def test_law_file_path_and_malformed_yaml(cli, tmp_path):
     cases = {
         "bad.yaml": ("family: chinchilla\nparams: [1, 2\n", "malformed YAML"),
         "empty.yaml": ("", "empty"),
-        "tag.yaml": ("!!python/object/apply:os.system ['echo hi']\n", "malformed YAML"),
+        "tag.yaml": ("!!python/object/apply:os.system ['echo hi']\n", "YAML tags"),
         "unknown.yaml": ("family: chinchilla\nparms: {}\n", "did you mean 'params'"),
         "string.yaml": (
             "family: chinchilla\nparams: {E: 1.69, A: lots, B: 410.7, alpha: 0.3, beta: 0.3}\n",
