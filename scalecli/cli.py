@@ -180,7 +180,13 @@ def plan(
     o = merge(given, settings)
     fmt = render.check_format(o["format"] or "table")
     law = o["law"]
-    hardware = _hardware(o["gpu"], o["mfu"], 1 if o["gpus"] is None else o["gpus"], o["usd_per_gpu_hour"], o["precision"] or "bf16")
+    hardware = _hardware(
+        o["gpu"],
+        o["mfu"],
+        1 if o["gpus"] is None else o["gpus"],
+        o["usd_per_gpu_hour"],
+        o["precision"] or "bf16",
+    )
     budget = compute.budget_flops(
         _num(o["flops"], "--flops"),
         _num(o["gpu_hours"], "--gpu-hours"),
