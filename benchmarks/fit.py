@@ -30,7 +30,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import csv  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
@@ -42,21 +41,19 @@ from scipy.optimize import minimize  # noqa: E402
 
 from scalecli.fitting import parametric as pm  # noqa: E402
 from scalecli.fitting.bootstrap import bootstrap, intervals  # noqa: E402
+from scalecli.fitting.data import read_runs  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chinchilla-epoch" / "svg_extracted_data.csv"
 
 
 def load() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 240 Epoch runs through scalecli's own CSV reader (tokens derived as C/(6N))."""
     if not DATA.exists():
         sys.exit(f"benchmarks/fit.py: dataset {DATA} not found (expected ../shared/data beside the checkout)")
-    with DATA.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    n = np.array([float(r["Model Size"]) for r in rows])
-    c = np.array([float(r["Training FLOP"]) for r in rows])
-    loss = np.array([float(r["loss"]) for r in rows])
-    keep = loss < np.sort(loss)[-5]  # Epoch drop the five highest losses (SOURCE.md): 240 rows
-    n, c, loss = n[keep], c[keep], loss[keep]
-    return n, c / (6.0 * n), loss
+    # Epoch drop the five highest losses: keep loss below the 5th-largest, 3.446995430227908 (SOURCE.md)
+    runs = read_runs(str(DATA), where=["loss<3.446995430227908"])
+    assert runs.rows_used == 240, runs.rows_used
+    return runs["params"], runs["tokens"], runs["loss"]
 
 
 def plain_loop(n, d, loss, options: dict | None = None) -> tuple[float, np.ndarray, int]:

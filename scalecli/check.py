@@ -17,7 +17,25 @@ from typing import Any
 from scalecli import __version__
 from scalecli.errors import InputError
 from scalecli.laws.base import suggest
-from scalecli.units import parse_number
+from scalecli.units import parse_quantity
+
+KINDS = {
+    "flops": "flops",
+    "target_loss": "loss",
+    "gpu_hours": "hours",
+    "budget_usd": "usd",
+    "usd_per_gpu_hour": "usd",
+    "max_loss": "loss",
+    "max_cost_usd": "usd",
+    "max_gpu_hours": "hours",
+    "max_overhead_pct": "percent",
+    "min": "ratio",
+    "max": "ratio",
+    "loss": "ratio",
+    "tokens": "ratio",
+    "steps": "ratio",
+    "mfu": "ratio",
+}
 
 ASSERTIONS = (
     "max_loss",
@@ -100,14 +118,19 @@ def _keys(mapping: Any, where: str, section: dict[str, Any]) -> dict[str, Any]:
     return mapping
 
 
-def _numbers(mapping: dict[str, Any], where: str, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+def _numbers(
+    mapping: dict[str, Any], where: str, skip: tuple[str, ...] = (), kind: str | None = None
+) -> dict[str, Any]:
     out = {}
     for key, value in mapping.items():
         if key in skip:
             out[key] = value
             continue
         zero = key == "inference_tokens" or key == "max_overhead_pct"
-        out[key] = parse_number(value, f"{where}.{key}", allow_zero=zero)
+        this = kind or ("count" if where in ("proposed", "plan") else KINDS.get(key, "count"))
+        if where == "plan":
+            this = KINDS.get(key, "count")
+        out[key] = parse_quantity(value, f"{where}.{key}", this, allow_zero=zero)
     return out
 
 
@@ -151,11 +174,11 @@ def load_spec(path: str) -> Spec:
         raw = _keys(data["hardware"], "spec hardware", sch["properties"]["hardware"])
         hardware = {
             "gpu": raw["gpu"] if isinstance(raw["gpu"], str) else _bad("hardware.gpu", "a name"),
-            "mfu": parse_number(raw["mfu"], "hardware.mfu"),
+            "mfu": parse_quantity(raw["mfu"], "hardware.mfu", "ratio"),
             "gpus": raw.get("gpus", 1),
             "usd_per_gpu_hour": None
             if "usd_per_gpu_hour" not in raw
-            else parse_number(raw["usd_per_gpu_hour"], "hardware.usd_per_gpu_hour"),
+            else parse_quantity(raw["usd_per_gpu_hour"], "hardware.usd_per_gpu_hour", "usd"),
             "precision": raw.get("precision", "bf16"),
         }
         if not isinstance(hardware["gpus"], int) or isinstance(hardware["gpus"], bool):
@@ -199,18 +222,20 @@ def _parse_asserts(raw: dict[str, Any]) -> dict[str, Any]:
             _keys(value, "spec assert.tokens_per_param", section)
             if not value:
                 _bad("assert.tokens_per_param", "a mapping with min and/or max")
-            out[key] = _numbers(value, "assert.tokens_per_param")
+            out[key] = _numbers(value, "assert.tokens_per_param", kind="ratio")
             if "min" in out[key] and "max" in out[key] and out[key]["min"] > out[key]["max"]:
                 raise InputError("spec assert.tokens_per_param: min is above max")
         elif key == "max_interval_width":
             if isinstance(value, dict):
                 section = schema()["properties"]["assert"]["properties"]["max_interval_width"]["oneOf"][1]
                 _keys(value, "spec assert.max_interval_width", section)
-                out[key] = _numbers(value, "assert.max_interval_width")
+                out[key] = _numbers(value, "assert.max_interval_width", kind="ratio")
             else:
-                out[key] = {"params": parse_number(value, "assert.max_interval_width")}
+                out[key] = {"params": parse_quantity(value, "assert.max_interval_width", "ratio")}
         else:
-            out[key] = parse_number(value, f"assert.{key}", allow_zero=key == "max_overhead_pct")
+            out[key] = parse_quantity(
+                value, f"assert.{key}", KINDS[key], allow_zero=key == "max_overhead_pct"
+            )
     return out
 
 

@@ -15,7 +15,7 @@ import typer  # noqa: E402
 
 from scalecli import __version__  # noqa: E402
 from scalecli.errors import InputError, ScaleError  # noqa: E402
-from scalecli.units import parse_number  # noqa: E402
+from scalecli.units import parse_number, parse_quantity  # noqa: E402
 
 app = typer.Typer(
     name="scale",
@@ -35,8 +35,22 @@ app.add_typer(presets_app, name="presets")
 FORMAT_HELP = "Output format: table, json, yaml or csv."
 
 
+KINDS = {
+    "--flops": "flops",
+    "--flops-from": "flops",
+    "--flops-to": "flops",
+    "--target-loss": "loss",
+    "--gpu-hours": "hours",
+    "--budget-usd": "usd",
+    "--usd-per-gpu-hour": "usd",
+}
+
+
 def _num(value: str | None, what: str, *, allow_zero: bool = False) -> float | None:
-    return None if value is None else parse_number(value, what, allow_zero=allow_zero)
+    """A number from the command line, within the plausible range of its kind (units.RANGES)."""
+    if value is None:
+        return None
+    return parse_quantity(value, what, KINDS.get(what, "count"), allow_zero=allow_zero)
 
 
 def _version(value: bool) -> None:
@@ -631,6 +645,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
     _ARGV[:] = args
+    if not debug:  # numerical edge cases are checked explicitly; numpy's warnings are noise
+        import warnings
+
+        warnings.simplefilter("ignore", RuntimeWarning)
     if not args:
         args = ["--help"]
     try:

@@ -287,7 +287,7 @@ class _Solver:
             hi = min(hi, math.log(C / (2.0 * T)) - 1e-9)
         if self.request.max_params is not None and math.log(self.request.max_params) < hi:
             hi, hi_reason = math.log(self.request.max_params), "max_params"
-        if hi <= lo:
+        if hi < lo:
             raise InfeasibleError(
                 f"{self.preset.name}: the budget of {C:.4g} FLOPs leaves no room for training "
                 f"after serving {T:.4g} inference tokens (2·N FLOPs each)"
@@ -307,7 +307,13 @@ class _Solver:
                     budget > 0, self.law.loss_on_budget(params, np.maximum(budget, 1e-300), self.cond), np.inf
                 )
 
-        x = argmin_unimodal(objective, lo, hi)
+        try:
+            x = argmin_unimodal(objective, lo, hi)
+        except ValueError:
+            raise InfeasibleError(
+                f"{self.preset.name}: no model size trains within these caps; raise "
+                f"{', '.join('--' + k.replace('_', '-') for k in self.request.caps()) or 'the budget'}"
+            ) from None
         # A cap that starts to bind at x_k makes a kink; land exactly on it when it is optimal.
         for name in self._cap_flops(np.array([1.0])):
 
@@ -339,6 +345,12 @@ class _Solver:
     # ----- objective: a target loss ---------------------------------------------------------
     def _check_target_reachable(self) -> None:
         target = self.request.target_loss
+        trivial = float(self.law.loss_on_budget(np.array([1.0]), 6.0, self.cond)[0])
+        if target >= trivial:
+            raise InputError(
+                f"{self.preset.name}: target loss {target:g} is above the loss of a 1-parameter model "
+                f"trained on one token ({trivial:.4g}); every plan meets it, choose a lower target"
+            )
         floor = self.law.irreducible_loss
         if target <= floor:
             raise InfeasibleError(
@@ -569,21 +581,23 @@ def predict(
         best = argmin_unimodal(lambda x: law.joint_flops_for_loss(np.exp(x), values["loss"]), 0.0, 80.0)
         optimal = float(law.joint_flops_for_loss(np.exp(best), values["loss"]))
     else:
-        optimal = plan(
-            preset,
-            PlanRequest(
-                target_loss=values["loss"],
-                batch_tokens=batch_tokens,
-                unique_tokens=unique_tokens,
-                allow_repeats=True,
-            ),
-        ).train_flops
+        same_loss = PlanRequest(
+            target_loss=values["loss"],
+            batch_tokens=batch_tokens,
+            unique_tokens=unique_tokens,
+            allow_repeats=True,
+        )
+        try:
+            optimal = plan(preset, same_loss).train_flops
+        except (InputError, InfeasibleError) as exc:  # e.g. a loss no sensible model is that bad at
+            optimal = None
+            notes.append(f"no optimum to compare with: {exc}")
         if not law.law_sets_batch:
             notes.append(cond.batch.describe())
     notes.append(loss_scale_note(preset))
-    overhead = 100.0 * (values["train_flops"] / optimal - 1.0)
+    overhead = None if optimal is None else 100.0 * (values["train_flops"] / optimal - 1.0)
     lifetime: dict[str, float | None] = {}
-    if inference_tokens > 0:
+    if inference_tokens > 0 and optimal is not None:
         if joint:
             raise InputError(
                 "--inference-tokens with kaplan --tokens is not supported (the joint L(N, D) has no "

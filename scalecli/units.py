@@ -51,6 +51,30 @@ def parse_number(
     return number
 
 
+# What scalecli plans for. Values outside are input errors rather than overflow or underflow
+# deep in a solver: far beyond any training run, and far below one parameter or one token.
+RANGES = {
+    "flops": (1e6, 1e40),
+    "count": (1.0, 1e21),  # params, tokens, steps, batch tokens, inference tokens
+    "hours": (1e-6, 1e18),
+    "usd": (1e-6, 1e18),
+    "loss": (1e-6, 1e6),
+    "percent": (0.0, 1e9),
+    "ratio": (1e-9, 1e9),
+}
+
+
+def parse_quantity(value: object, what: str, kind: str, *, allow_zero: bool = False) -> float:
+    """parse_number plus the plausible range of ``kind`` (see RANGES)."""
+    number = parse_number(value, what, allow_zero=allow_zero)
+    lo, hi = RANGES[kind]
+    if number == 0 and allow_zero:
+        return number
+    if not lo <= number <= hi:
+        raise InputError(f"{what} = {number:g} is outside the range scalecli plans for ({lo:g} to {hi:g})")
+    return number
+
+
 _MAGNITUDES = [(1e15, "P"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")]
 
 

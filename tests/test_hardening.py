@@ -142,6 +142,20 @@ BAD_INPUTS = [
     ("bad config key", lambda f: ["plan", "--config", f["badconfig.yaml"]], 2, "did you mean 'flops'"),
     ("spec typo", lambda f: ["check", f["badspec.yaml"]], 2, "did you mean 'max_loss'"),
     ("no spec", lambda f: ["check"], 2, "needs a SPEC.yaml"),
+    ("absurd budget", lambda f: ["plan", "--flops", "1e300"], 2, "outside the range scalecli plans for"),
+    (
+        "sub-parameter model",
+        lambda f: ["predict", "--params", "1e-3", "--tokens", "1T"],
+        2,
+        "outside the range",
+    ),
+    (
+        "target above any loss",
+        lambda f: ["plan", "--target-loss", "1e5", "--law", "hoffmann2022"],
+        2,
+        "1-parameter model",
+    ),
+    ("absurd spec budget", lambda f: ["check", f["absurdspec.yaml"]], 2, "plan.flops = 1e+300 is outside"),
 ]
 
 
@@ -173,6 +187,7 @@ def bad_files(tmp_path):
             "good.yaml": GOOD_LAW,
             "badconfig.yaml": "flopz: 1e23\n",
             "badspec.yaml": "plan: {flops: 1e23}\nassert: {max_los: 2}\n",
+            "absurdspec.yaml": "plan: {flops: 1e300}\nassert: {max_loss: 2}\n",
         },
     )
     return {**written, "dir": str(tmp_path / "dir")}
@@ -267,7 +282,11 @@ VALUES = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("SCALE_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(COMMANDS, st.lists(st.tuples(OPTIONS, VALUES), max_size=4), st.binary(max_size=300))
 def test_random_options_and_bytes_never_crash(cli, tmp_path, command, options, blob):
     path = tmp_path / "input.yaml"
