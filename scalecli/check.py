@@ -292,12 +292,12 @@ def _plan_subject(result) -> dict[str, Any]:
 
 
 def _proposed_subject(preset, spec: Spec, hardware, request) -> dict[str, Any]:
-    from scalecli import planner
+    from scalecli import predict as predicting
 
     p = spec.proposed
     unique = request.unique_tokens if request else None
     inference = p.get("inference_tokens", request.inference_tokens if request else 0.0)
-    pred = planner.predict(
+    pred = predicting.predict(
         preset,
         p["params"],
         tokens=p.get("tokens"),

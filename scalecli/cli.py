@@ -265,7 +265,8 @@ def predict(
       scale predict --law kaplan2020 --params 1B --steps 200K --format json
       scale predict --law besiroglu2024 --params 13B --tokens 260B --inference-tokens 2T
     """
-    from scalecli import planner, render
+    from scalecli import predict as predicting
+    from scalecli import render
     from scalecli.units import human_count, human_flops
 
     render.check_format(fmt)
@@ -278,7 +279,7 @@ def predict(
     u = _num(unique_tokens, "--unique-tokens")
     loaded = _load_laws(law)
     t = _num(inference_tokens, "--inference-tokens", allow_zero=True) or 0.0
-    preds = [planner.predict(p, n, d, s, b, u, t).to_dict() for p in loaded]
+    preds = [predicting.predict(p, n, d, s, b, u, t).to_dict() for p in loaded]
     payload = {"scalecli_version": __version__, "predictions": preds}
 
     def table() -> None:
@@ -332,7 +333,8 @@ def sweep(
       scale sweep --flops-from 1e19 --flops-to 1e25 --law besiroglu2024 --format csv
       scale sweep --flops-from 1e19 --flops-to 1e25 --plot allocation.png
     """
-    from scalecli import planner, render
+    from scalecli import render
+    from scalecli import sweep as sweeping
     from scalecli.units import human_count, human_flops
 
     render.check_format(fmt)
@@ -340,9 +342,9 @@ def sweep(
         from scalecli.files import check_writable
 
         check_writable(plot, force, "--plot")
-    grid = planner.budgets(_num(flops_from, "--flops-from"), _num(flops_to, "--flops-to"), points)
+    grid = sweeping.budgets(_num(flops_from, "--flops-from"), _num(flops_to, "--flops-to"), points)
     batch = _num(batch_tokens, "--batch-tokens")
-    sweeps = [planner.sweep(p, grid, batch).to_dict() for p in _load_laws(law)]
+    sweeps = [sweeping.sweep(p, grid, batch).to_dict() for p in _load_laws(law)]
     if plot is not None:
         from scalecli.plot import plot_sweeps
 

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from scalecli import presets
 from scalecli.compute import HardwarePlan, find_accelerator
 from scalecli.errors import InfeasibleError, InputError
-from scalecli.planner import PlanRequest, plan, predict, sweep
+from scalecli.planner import PlanRequest, plan
+from scalecli.predict import predict
+from scalecli.sweep import sweep
 
 SARDANA_YAML = """\
 name: sardana2024

@@ -1,0 +1,132 @@
+"""`scale predict`: the loss and FLOPs of a given configuration, and how far it is from optimal.
+
+The overhead is C / C_opt(L) - 1 (percent), C_opt(L) the least training compute that reaches the
+same loss under the same law; with inference demand, the same over lifetime FLOPs (Sardana et al.).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scalecli.compute import inference_flops
+from scalecli.errors import InfeasibleError, InputError
+from scalecli.numerics import argmin_unimodal
+from scalecli.planner import PlanRequest, conditions_for, loss_scale_note, plan
+from scalecli.presets import Preset
+
+
+@dataclass
+class Prediction:
+    law: str
+    params: float
+    tokens: float
+    steps: float | None
+    loss: float
+    train_flops: float
+    overhead_pct: float | None
+    notes: list[str] = field(default_factory=list)
+    batch_tokens: float | None = None
+    optimal_train_flops: float | None = None
+    inference_flops: float | None = None
+    lifetime_flops: float | None = None
+    optimal_lifetime_flops: float | None = None
+    lifetime_overhead_pct: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def predict(
+    preset: Preset,
+    params: float,
+    tokens: float | None = None,
+    steps: float | None = None,
+    batch_tokens: float | None = None,
+    unique_tokens: float | None = None,
+    inference_tokens: float = 0.0,
+) -> Prediction:
+    """Loss and FLOPs of a given (N, D) or (N, S), and its compute overhead versus the optimum.
+
+    The overhead is C / C_opt(L) - 1 in percent, where C_opt(L) is the least training compute
+    that reaches the same loss under the same law (CLI.md ``scale predict``).
+    """
+    if preset.is_frontier:
+        raise InputError(
+            f"{preset.name} is an allocation-only frontier and predicts no loss for a given "
+            "configuration; use a preset with a loss law (e.g. kaplan2020)"
+        )
+    if (tokens is None) == (steps is None):
+        raise InputError("give exactly one of --tokens or --steps with --params")
+    request = PlanRequest(
+        target_loss=1.0, batch_tokens=batch_tokens, unique_tokens=unique_tokens, allow_repeats=True
+    )
+    cond = conditions_for(preset, request)
+    law = preset.law
+    values = law.predict(params, tokens, steps, cond)
+    notes = list(law.notes())
+    joint = preset.family == "kaplan" and tokens is not None
+    if joint:
+        notes.append("loss from the joint L(N, D) of eq. 1.5 (Table 2 constants; REFERENCE §1.2)")
+        best = argmin_unimodal(lambda x: law.joint_flops_for_loss(np.exp(x), values["loss"]), 0.0, 80.0)
+        optimal = float(law.joint_flops_for_loss(np.exp(best), values["loss"]))
+    else:
+        same_loss = PlanRequest(
+            target_loss=values["loss"],
+            batch_tokens=batch_tokens,
+            unique_tokens=unique_tokens,
+            allow_repeats=True,
+        )
+        try:
+            optimal = plan(preset, same_loss).train_flops
+        except (InputError, InfeasibleError) as exc:  # e.g. a loss no sensible model is that bad at
+            optimal = None
+            notes.append(f"no optimum to compare with: {exc}")
+        if not law.law_sets_batch:
+            notes.append(cond.batch.describe())
+    notes.append(loss_scale_note(preset))
+    overhead = None if optimal is None else 100.0 * (values["train_flops"] / optimal - 1.0)
+    lifetime: dict[str, float | None] = {}
+    if inference_tokens > 0 and optimal is not None:
+        if joint:
+            raise InputError(
+                "--inference-tokens with kaplan --tokens is not supported (the joint L(N, D) has no "
+                "planning law); use --steps"
+            )
+        serving = float(inference_flops(params, inference_tokens))
+        best = plan(
+            preset,
+            PlanRequest(
+                target_loss=values["loss"],
+                inference_tokens=inference_tokens,
+                batch_tokens=batch_tokens,
+                unique_tokens=unique_tokens,
+                allow_repeats=True,
+            ),
+        )
+        total = values["train_flops"] + serving
+        lifetime = {
+            "inference_flops": serving,
+            "lifetime_flops": total,
+            "optimal_lifetime_flops": best.total_flops,
+            "lifetime_overhead_pct": 100.0 * (total / best.total_flops - 1.0),
+        }
+        notes.append(
+            f"lifetime = training + 2·N FLOPs per inference token; the lifetime optimum at this loss "
+            f"has {best.params:.4g} params on {best.tokens:.4g} tokens (Sardana et al., REFERENCE §4)"
+        )
+    return Prediction(
+        law=preset.name,
+        params=params,
+        tokens=values["tokens"],
+        steps=values["steps"],
+        loss=values["loss"],
+        train_flops=values["train_flops"],
+        overhead_pct=overhead,
+        notes=notes,
+        batch_tokens=values["batch_tokens"],
+        optimal_train_flops=optimal,
+        **lifetime,
+    )
