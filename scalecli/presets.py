@@ -145,8 +145,8 @@ def load(spec: str) -> Preset:
     )
 
 
-def read_text_file(path: str | os.PathLike, what: str, max_bytes: int = MAX_PRESET_BYTES) -> str:
-    """Read a UTF-8 text file or raise InputError naming the problem."""
+def read_file_bytes(path: str | os.PathLike, what: str, max_bytes: int = MAX_PRESET_BYTES) -> bytes:
+    """Read a file's bytes or raise InputError naming the problem (missing, directory, too big)."""
     p = Path(path)
     try:
         if p.is_dir():
@@ -154,19 +154,28 @@ def read_text_file(path: str | os.PathLike, what: str, max_bytes: int = MAX_PRES
         size = p.stat().st_size
         if size > max_bytes:
             raise InputError(f"{what} {str(p)!r} is {size} bytes; the limit is {max_bytes}")
-        data = p.read_bytes()
+        return p.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{what} {str(p)!r} does not exist") from None
     except PermissionError:
         raise InputError(f"{what} {str(p)!r} is not readable (permission denied)") from None
     except OSError as exc:
         raise InputError(f"{what} {str(p)!r} cannot be read: {exc.strerror or exc}") from None
+
+
+def decode_text(data: bytes, path: str | os.PathLike, what: str) -> str:
+    """UTF-8 text of a file's bytes; binary or non-UTF-8 content is an InputError."""
     if b"\x00" in data:
-        raise InputError(f"{what} {str(p)!r} is a binary file, not text")
+        raise InputError(f"{what} {str(path)!r} is a binary file, not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{what} {str(p)!r} is not UTF-8 text") from None
+        raise InputError(f"{what} {str(path)!r} is not UTF-8 text") from None
+
+
+def read_text_file(path: str | os.PathLike, what: str, max_bytes: int = MAX_PRESET_BYTES) -> str:
+    """Read a UTF-8 text file or raise InputError naming the problem."""
+    return decode_text(read_file_bytes(path, what, max_bytes), path, what)
 
 
 def load_yaml_mapping(text: str, origin: str) -> dict[str, Any]:

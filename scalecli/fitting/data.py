@@ -14,7 +14,6 @@ import io
 import math
 import re
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -81,10 +80,11 @@ class RunTable:
 
 # ----- reading the file --------------------------------------------------------------------------
 def _read_csv(path: str, what: str) -> tuple[list[str], list[tuple[int, list[str]]], str]:
-    from scalecli.presets import read_text_file
+    from scalecli.presets import decode_text, read_file_bytes
 
-    text = read_text_file(path, what, max_bytes=MAX_CSV_BYTES)
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    data = read_file_bytes(path, what, max_bytes=MAX_CSV_BYTES)  # read once: text and hash
+    digest = hashlib.sha256(data).hexdigest()
+    text = decode_text(data, path, what)
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
     reader = csv.reader(io.StringIO(text))

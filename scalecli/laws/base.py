@@ -7,7 +7,6 @@ compute is 6·N·D FLOPs (REFERENCE §1.5, §2.5). All array methods are vectori
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -99,12 +98,6 @@ class Law:
             raise InputError(f"{cls.family} law: missing parameter(s) {', '.join(missing)}")
         return out
 
-    def __getattr__(self, item: str) -> float:
-        params = self.__dict__.get("params", {})
-        if item in params:
-            return params[item]
-        raise AttributeError(item)
-
     # ----- what the planner needs ----------------------------------------------------------
     irreducible_loss: float = 0.0
 
@@ -172,8 +165,3 @@ def check_exponents(law: Law, *names: str) -> None:
         value = law.params[name]
         if not value > 0:
             raise InputError(f"{law.family} law {law.name!r}: exponent {name} must be > 0, got {value}")
-
-
-def finite_or_inf(x):
-    x = np.asarray(x, dtype=float)
-    return np.where(np.isfinite(x) & (x > 0), x, math.inf)
