@@ -152,6 +152,9 @@ def plan(
     config: str | None = typer.Option(
         None, "--config", help="Defaults from this YAML file (else ./scale.yaml)."
     ),
+    brief: bool = typer.Option(
+        False, "--brief", help="Only the recommended law's plan (or, with --law, the first law's)."
+    ),
     fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP + " Default: table."),
 ) -> None:
     """Solve for the compute-optimal model size, tokens, steps and loss.
@@ -160,6 +163,7 @@ def plan(
 
     Examples:
       scale plan --flops 1e23
+      scale plan --flops 1e23 --brief
       scale plan --flops 1e23 --law besiroglu2024 --format json
       scale plan --target-loss 2.1 --law hoffmann2022 --max-params 7B
       scale plan --target-loss 1.947 --inference-tokens 2T --law besiroglu2024
@@ -220,6 +224,8 @@ def plan(
         strict=bool(o["strict"]),
     )
     loaded = _load_laws(law)
+    if brief:
+        loaded = [next((p for p in loaded if p.recommended), loaded[0])]
     plans = []
     for preset in loaded:
         result = planner.plan(preset, request)

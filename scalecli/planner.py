@@ -72,6 +72,7 @@ class Plan:
     comparison: dict[str, Any] | None = None
     hardware: dict[str, Any] | None = None
     extrapolation: dict[str, Any] | None = None
+    recommended: bool = False
 
     def add_costs(self, hardware) -> None:
         """Fill gpu_hours, days and cost_usd from a compute.HardwarePlan."""
@@ -127,6 +128,7 @@ def guard_extrapolation(preset: Preset, request: PlanRequest, result: Plan) -> N
 def plan(preset: Preset, request: PlanRequest, *, numeric: bool = False) -> Plan:
     """Solve one request with one preset. ``numeric=True`` skips the closed form (for tests)."""
     result = _plan(preset, request, numeric)
+    result.recommended = preset.recommended
     guard_extrapolation(preset, request, result)
     return result
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from scalecli.compute import inference_flops
 from scalecli.errors import InfeasibleError, InputError
-from scalecli.numerics import argmin_unimodal
 from scalecli.planner import PlanRequest, conditions_for, loss_scale_note, plan
 from scalecli.presets import Preset
 
@@ -67,34 +64,23 @@ def predict(
     law = preset.law
     values = law.predict(params, tokens, steps, cond)
     notes = list(law.notes())
-    joint = preset.family == "kaplan" and tokens is not None
-    if joint:
-        notes.append("loss from the joint L(N, D) of eq. 1.5 (Table 2 constants; REFERENCE §1.2)")
-        best = argmin_unimodal(lambda x: law.joint_flops_for_loss(np.exp(x), values["loss"]), 0.0, 80.0)
-        optimal = float(law.joint_flops_for_loss(np.exp(best), values["loss"]))
-    else:
-        same_loss = PlanRequest(
-            target_loss=values["loss"],
-            batch_tokens=batch_tokens,
-            unique_tokens=unique_tokens,
-            allow_repeats=True,
-        )
-        try:
-            optimal = plan(preset, same_loss).train_flops
-        except (InputError, InfeasibleError) as exc:  # e.g. a loss no sensible model is that bad at
-            optimal = None
-            notes.append(f"no optimum to compare with: {exc}")
-        if not law.law_sets_batch:
-            notes.append(cond.batch.describe())
+    same_loss = PlanRequest(
+        target_loss=values["loss"],
+        batch_tokens=batch_tokens,
+        unique_tokens=unique_tokens,
+        allow_repeats=True,
+    )
+    try:
+        optimal: float | None = plan(preset, same_loss).train_flops
+    except (InputError, InfeasibleError) as exc:  # e.g. a loss no sensible model is that bad at
+        optimal = None
+        notes.append(f"no optimum to compare with: {exc}")
+    if not law.law_sets_batch:
+        notes.append(cond.batch.describe())
     notes.append(loss_scale_note(preset))
     overhead = None if optimal is None else 100.0 * (values["train_flops"] / optimal - 1.0)
     lifetime: dict[str, float | None] = {}
     if inference_tokens > 0 and optimal is not None:
-        if joint:
-            raise InputError(
-                "--inference-tokens with kaplan --tokens is not supported (the joint L(N, D) has no "
-                "planning law); use --steps"
-            )
         serving = float(inference_flops(params, inference_tokens))
         best = plan(
             preset,

@@ -49,6 +49,7 @@ class Preset:
     fitted_range: tuple[float, float] | None = None
     source: dict[str, str] = field(default_factory=dict)
     default: bool = False
+    recommended: bool = False
     aliases: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     draws: list[dict[str, float]] = field(default_factory=list)
@@ -115,8 +116,10 @@ def load_all_shipped() -> list[Preset]:
     return [load_shipped(n) for n in shipped_names()]
 
 
-# What `scale plan` solves with no --law: one of each family, side by side.
-DEFAULT_PRESETS = ("hoffmann2022", "besiroglu2024", "kaplan2020", "dynamics-gpt3")
+# What `scale plan` solves with no --law: one of each family, side by side, and the one we
+# recommend when a single answer is wanted (README "Which preset?"; `scale plan --brief`).
+DEFAULT_PRESETS = ("hoffmann2022-tex", "besiroglu2024", "kaplan2020", "dynamics-gpt3")
+RECOMMENDED = "besiroglu2024"
 
 
 def default_presets() -> list[Preset]:
@@ -270,6 +273,7 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
         fitted_range=_parse_range(data.get("fitted_range"), origin),
         source={str(k): str(v) for k, v in source.items()},
         default=name in DEFAULT_PRESETS and path.startswith("<shipped>"),
+        recommended=name == RECOMMENDED and path.startswith("<shipped>"),
         aliases=aliases,
         notes=notes,
         draws=_parse_draws(data.get("draws"), family, origin),
@@ -279,18 +283,7 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
 
 
 def _parse_batch(spec: Any, origin: str) -> BatchRule:
-    if spec is None:
-        return BatchRule()
-    if not isinstance(spec, dict) or not set(spec) <= {"rule", "tokens"}:
-        raise InputError(f"{origin}: 'batch' must be a mapping with 'rule' and optional 'tokens'")
-    tokens = spec.get("tokens")
-    try:
-        return BatchRule(
-            rule=spec.get("rule", "deepseek2024"),
-            tokens=None if tokens is None else parse_number(tokens, "batch tokens"),
-        )
-    except InputError as exc:
-        raise InputError(f"{origin}: {exc}") from None
+    return BatchRule.from_mapping(spec, origin)
 
 
 def _parse_range(spec: Any, origin: str) -> tuple[float, float] | None:

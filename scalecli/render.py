@@ -114,7 +114,7 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
     for p in plans:
         flops = human_flops(p["total_flops"] if with_inference else p["train_flops"])
         row = [
-            p["law"],
+            p["law"] + (" *" if p.get("recommended") and len(plans) > 1 else ""),
             human_count(p["params"]),
             human_count(p["tokens"]),
             human_count(p["tokens_per_param"]),
@@ -125,6 +125,11 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
         ]
         table.add_row(*row)
     table.caption = "Sources: " + "; ".join(f"{k}: {v}" for k, v in sources.items())
+    if len(plans) > 1 and any(p.get("recommended") for p in plans):
+        table.caption = (
+            "* recommended: the law to use when you want one answer (scale plan --brief prints only it)\n"
+            + table.caption
+        )
     table.caption_justify = "left"
     out = console()
     out.print(table)

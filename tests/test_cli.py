@@ -39,16 +39,16 @@ def test_plan_json_contract(cli):
     laws = [p["law"] for p in data["plans"]]
     families = {p["family"] for p in data["plans"]}
     assert families == {"chinchilla", "kaplan", "dynamics"}  # default set: one of each family
-    assert laws == ["hoffmann2022", "besiroglu2024", "kaplan2020", "dynamics-gpt3"]
+    assert laws == ["hoffmann2022-tex", "besiroglu2024", "kaplan2020", "dynamics-gpt3"]
     for p in data["plans"]:
         assert PLAN_FIELDS <= set(p)
         assert p["binding"] == [] and p["interval"] is None
         assert 6 * p["params"] * p["tokens"] == pytest.approx(1e23, rel=1e-12)
-    hoffmann = data["plans"][laws.index("hoffmann2022")]
-    # REFERENCE.md §10 item 1
-    assert hoffmann["params"] == pytest.approx(1.4598e10, rel=1e-4)
-    assert hoffmann["tokens"] == pytest.approx(1.1417e12, rel=1e-4)
-    assert hoffmann["loss"] == pytest.approx(2.0050, rel=1e-4)
+    hoffmann = data["plans"][laws.index("hoffmann2022-tex")]
+    # REFERENCE.md §10 item 1, TeX constants at 1e23
+    assert hoffmann["params"] == pytest.approx(1.8147e10, rel=1e-4)
+    assert hoffmann["tokens"] == pytest.approx(9.1842e11, rel=1e-4)
+    assert hoffmann["loss"] == pytest.approx(1.9885, rel=1e-4)
     kaplan = data["plans"][laws.index("kaplan2020")]
     assert any("non-embedding" in n for n in kaplan["notes"])
     assert all(any("not comparable across laws" in n for n in p["notes"]) for p in data["plans"])
@@ -159,7 +159,7 @@ def test_yaml_numbers_as_strings_are_parsed(cli, tmp_path):
 
 
 def test_predict_json_contract(cli):
-    r = cli("predict", "--law", "kaplan2020", "--params", "1B", "--tokens", "10B", "--format", "json")
+    r = cli("predict", "--law", "kaplan2020-joint", "--params", "1B", "--tokens", "10B", "--format", "json")
     assert r.code == 0, r.err
     pred = r.json()["predictions"][0]
     assert set(pred) >= {"law", "params", "tokens", "steps", "loss", "train_flops", "overhead_pct", "notes"}
@@ -192,10 +192,11 @@ def test_presets_list_and_show(cli):
         "kaplan2020-frontier",
         "bordelon2024",
     } <= set(names)
-    assert names["hoffmann2022"]["aliases"] == ["chinchilla"]
+    assert names["hoffmann2022-tex"]["aliases"] == ["chinchilla"]
     r = cli("presets", "show", "chinchilla", "--format", "json")
     preset = r.json()["preset"]
-    assert preset["name"] == "hoffmann2022" and preset["params"]["E"] == 1.69
+    # REFERENCE §2.1: the TeX constants, ln E = 0.5267228
+    assert preset["name"] == "hoffmann2022-tex" and preset["params"]["E"] == pytest.approx(1.6934, rel=1e-4)
     r = cli("presets", "show", "besiroglu2024")
     assert "2404.10102" in r.out
 

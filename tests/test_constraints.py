@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from scalecli import presets
 from scalecli.compute import HardwarePlan, find_accelerator
-from scalecli.errors import InfeasibleError, InputError
+from scalecli.errors import InfeasibleError
 from scalecli.planner import PlanRequest, plan
 from scalecli.predict import predict
 from scalecli.sweep import sweep
@@ -193,12 +193,23 @@ def test_each_cap_binds_when_it_should_and_not_otherwise(name, cap, field):
     assert tight.binding == [cap]
     assert getattr(tight, field) == pytest.approx(getattr(free, field) * 0.5, rel=1e-7)
     assert tight.loss > free.loss
-    if preset.family == "dynamics" and cap == "max_tokens":
-        # loss falls with steps: with tokens capped, a smaller budget (smaller B(C) batch, so more
-        # steps) is better, and the plan says the rest of the budget is unused
-        assert tight.train_flops < 1e23 and any("unused" in n for n in tight.notes)
-    else:
-        assert tight.train_flops == pytest.approx(1e23, rel=1e-9)
+    assert tight.train_flops == pytest.approx(1e23, rel=1e-9)
+
+
+def test_tokens_cap_with_a_compute_dependent_batch_leaves_budget_unused(tmp_path):
+    # A steps law whose batch grows with C (DeepSeek's B(C), Bi et al. eq. 1): with tokens capped,
+    # a smaller budget means a smaller batch and so more steps, a lower loss; the plan says the
+    # rest of the budget is unused.
+    path = tmp_path / "steps.yaml"
+    path.write_text(
+        "name: steps\nfamily: dynamics\nparams: {a: 2, b: 1, A_N: 1, A_S: 1, E: 0}\n"
+        "batch: {rule: deepseek2024}\n"
+    )
+    preset = presets.load(str(path))
+    free = plan(preset, PlanRequest(flops=1e23))
+    tight = plan(preset, PlanRequest(flops=1e23, max_tokens=free.tokens * 0.5))
+    assert tight.binding == ["max_tokens"] and tight.loss > free.loss
+    assert tight.train_flops < 1e23 and any("unused" in n for n in tight.notes)
 
 
 def test_two_caps_that_leave_budget_unspent():
@@ -366,7 +377,19 @@ def test_sweep_is_vectorised_and_matches_plans():
 
 
 def test_sweep_cli(cli):
-    r = cli("sweep", "--flops-from", "1e19", "--flops-to", "1e25", "--points", "7", "--format", "json")
+    r = cli(
+        "sweep",
+        "--flops-from",
+        "1e19",
+        "--flops-to",
+        "1e25",
+        "--points",
+        "7",
+        "--law",
+        "hoffmann2022",
+        "--format",
+        "json",
+    )
     assert r.code == 0, r.err
     data = r.json()
     assert data["flops"] == pytest.approx([10.0**k for k in range(19, 26)], rel=1e-12)
@@ -418,8 +441,12 @@ def test_kaplan_steps_cap_uses_the_law_batch():
     assert math.isfinite(p.loss)
 
 
-def test_predict_rejects_inference_with_kaplan_joint(cli):
-    r = cli("predict", "--law", "kaplan2020", "--params", "1B", "--tokens", "10B", "--inference-tokens", "1T")
-    assert r.code == 2 and "joint" in r.err
-    with pytest.raises(InputError):
-        predict(presets.load("kaplan2020"), 1e9, tokens=1e10, inference_tokens=1e12)
+def test_kaplan_predict_with_tokens_uses_the_planning_law():
+    # REFERENCE §1.7 (convention B): a run of N params on D tokens at the critical batch spends
+    # C = 6·N·D, and its loss is the plan's L(N, C). At the 1e21 optimum (N = 1.9978e9,
+    # D = 8.343e10, L = 2.4511) predict --tokens must give that loss.
+    pred = predict(presets.load("kaplan2020"), 1.9978e9, tokens=8.343e10)
+    assert pred.loss == pytest.approx(2.4511, rel=2e-4)
+    assert pred.steps == pytest.approx(29812, rel=1e-3)
+    assert pred.batch_tokens == pytest.approx(2.798e6, rel=1e-3)
+    assert abs(pred.overhead_pct) < 0.01

@@ -13,8 +13,10 @@ COND = Conditions()
 
 def test_kaplan_single_point_checks():
     # REFERENCE.md §1.6 "Other checks": Table 2 joint law and Table 3 L(N, S_min)
+    joint = presets.load("kaplan2020-joint").law
+    assert float(joint.joint_loss(1e9, 1e10)) == pytest.approx(2.4197, rel=1e-4)
+    assert joint.predict(1e9, 1e10, None, COND)["loss"] == pytest.approx(2.4197, rel=1e-4)
     kaplan = presets.load("kaplan2020").law
-    assert float(kaplan.joint_loss(1e9, 1e10)) == pytest.approx(2.4197, rel=1e-4)
     pred = kaplan.predict(1e9, None, 2e5, COND)  # S = 2·S_min at B_crit
     assert pred["loss"] == pytest.approx(2.4005, rel=1e-4)
 
@@ -85,16 +87,37 @@ def test_spectral_mapping(a, b, alpha, beta):
         (4.0, 1.2, 0.5102, 0.4898, 1.2245),
     ],
 )
-def test_dynamics_allocation_exponents(a, b, n_exp, t_exp, l_exp):
-    law = DynamicsLaw(dict(a=a, b=b, A_N=1, A_S=1, E=0))
-    assert law.a_exp == pytest.approx(n_exp, abs=1e-4)
-    assert law.b_exp == pytest.approx(t_exp, abs=1e-4)
-    assert law.alpha * law.beta / (law.alpha + law.beta) == pytest.approx(l_exp, abs=1e-4)
+def test_dynamics_sweep_slopes_in_training_flops(tmp_path, a, b, n_exp, t_exp, l_exp):
+    # REFERENCE §6.5: with C = 6·N·B·S at a fixed batch, N ∝ C^(beta/(alpha+beta)), steps ∝
+    # C^(alpha/(alpha+beta)), L - E ∝ C^-(alpha·beta/(alpha+beta)): each row as a law file, swept.
+    path = tmp_path / "row.yaml"
+    path.write_text(
+        f"name: row\nfamily: dynamics\nparams: {{a: {a}, b: {b}, A_N: 1, A_S: 1, E: 0}}\n"
+        "batch: {rule: fixed, tokens: 1M}\n"
+    )
+    _assert_sweep_slopes(presets.load(str(path)), n_exp, t_exp, l_exp)
+
+
+def test_bordelon2024_preset_has_the_theory_exponents():
+    # REFERENCE §6.3 / §6.5 first row: (a, b) = (2, 1) gives N ∝ C^0.5, steps ∝ C^0.5, L ∝ C^-0.5
+    _assert_sweep_slopes(presets.load("bordelon2024"), 0.5, 0.5, 0.5)
+
+
+def _assert_sweep_slopes(preset, n_exp, t_exp, l_exp):
+    from scalecli.sweep import budgets, sweep
+
+    flops = budgets(1e19, 1e25, 7)
+    s = sweep(preset, flops)
+    x = np.log(flops)
+    reducible = np.array(s.loss) - preset.law.irreducible_loss
+    assert np.polyfit(x, np.log(s.params), 1)[0] == pytest.approx(n_exp, abs=1e-3)
+    assert np.polyfit(x, np.log(s.steps), 1)[0] == pytest.approx(t_exp, abs=1e-3)
+    assert np.polyfit(x, np.log(reducible), 1)[0] == pytest.approx(-l_exp, abs=1e-3)
 
 
 @pytest.mark.parametrize(
     "a, b, compute, n_opt, t_opt, loss",
-    # REFERENCE.md §6.5 numeric example, k = 1 (C = N·t)
+    # REFERENCE.md §6.5 numeric example, k = 1 (C = N·t): a batch of 1/6 token makes 6·N·B·t = N·t
     [
         (1.5, 1.25, 1e6, 594.8, 1681, 0.09226),
         (1.5, 1.25, 1e8, 4605, 2.172e4, 0.03316),
@@ -102,12 +125,15 @@ def test_dynamics_allocation_exponents(a, b, n_exp, t_exp, l_exp):
     ],
 )
 def test_dynamics_numeric_example(a, b, compute, n_opt, t_opt, loss):
+    from scalecli.laws import BatchRule
+
     law = DynamicsLaw(dict(a=a, b=b, A_N=1, A_S=1, E=0))
-    n = law.G * compute**law.a_exp
-    t = compute / n
+    cond = Conditions(batch=BatchRule("fixed", tokens=1.0 / 6.0))
+    n = float(law.closed_form_params(compute, cond))
+    _, t, _ = law.allocation(np.array([n]), compute, cond)
     assert n == pytest.approx(n_opt, rel=1e-3)
-    assert t == pytest.approx(t_opt, rel=1e-3)
-    assert float(law.loss(n, t, COND)) == pytest.approx(loss, rel=1e-3)
+    assert float(t[0]) == pytest.approx(t_opt, rel=1e-3)
+    assert float(law.loss_on_budget(np.array([n]), compute, cond)[0]) == pytest.approx(loss, rel=1e-3)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Law families: each module holds a loss surface, its parameter schema and its compute model."""
 
-from scalecli.laws.base import BatchRule, Conditions, Law
+from scalecli.laws.base import Conditions, Law
+from scalecli.laws.batch import BatchRule
 from scalecli.laws.chinchilla import ChinchillaLaw
 from scalecli.laws.dynamics import DynamicsLaw
 from scalecli.laws.frontier import Frontier

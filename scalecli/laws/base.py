@@ -13,44 +13,8 @@ from typing import ClassVar
 import numpy as np
 
 from scalecli.errors import InputError
+from scalecli.laws.batch import BatchRule
 from scalecli.units import parse_number
-
-# DeepSeek LLM eq. 1 (REFERENCE.md §9.2): B_opt(C) = 0.2920 * C^0.3271 tokens.
-DEEPSEEK_BATCH_COEF = 0.2920
-DEEPSEEK_BATCH_EXPONENT = 0.3271
-
-
-@dataclass(frozen=True)
-class BatchRule:
-    """How tokens per optimizer step are chosen when the law itself does not say."""
-
-    rule: str = "deepseek2024"
-    tokens: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.rule not in ("deepseek2024", "fixed"):
-            raise InputError(f"batch rule must be 'deepseek2024' or 'fixed', got {self.rule!r}")
-        if self.rule == "fixed" and self.tokens is None:
-            raise InputError("batch rule 'fixed' needs 'tokens' (e.g. tokens: 4M)")
-
-    def batch_tokens(self, train_flops):
-        """Tokens per step at a training budget (array in, array out)."""
-        if self.rule == "fixed":
-            return np.full_like(np.asarray(train_flops, dtype=float), self.tokens)
-        return DEEPSEEK_BATCH_COEF * np.asarray(train_flops, dtype=float) ** DEEPSEEK_BATCH_EXPONENT
-
-    def flops_for_steps(self, params, steps):
-        """Training FLOPs C with C = 6·N·S·B(C) (closed form for both rules)."""
-        params = np.asarray(params, dtype=float)
-        steps = np.asarray(steps, dtype=float)
-        if self.rule == "fixed":
-            return 6.0 * params * steps * self.tokens
-        return (6.0 * params * steps * DEEPSEEK_BATCH_COEF) ** (1.0 / (1.0 - DEEPSEEK_BATCH_EXPONENT))
-
-    def describe(self) -> str:
-        if self.rule == "fixed":
-            return f"batch fixed at {self.tokens:.4g} tokens/step"
-        return "batch from DeepSeek's B_opt(C) = 0.2920·C^0.3271 tokens (REFERENCE §9.2)"
 
 
 @dataclass(frozen=True)
@@ -106,16 +70,23 @@ class Law:
         raise NotImplementedError
 
     def allocation(self, params, train_flops, cond: Conditions):
-        """(tokens, steps, batch_tokens) of that run."""
-        raise NotImplementedError
+        """(tokens, steps, batch_tokens) of that run: D = C/(6N), batch from the batch rule."""
+        params = np.asarray(params, dtype=float)
+        tokens = train_flops / (6.0 * params)
+        batch = cond.batch.batch_tokens(params, tokens)
+        return tokens, tokens / batch, batch
+
+    def tokens_for_steps(self, params, steps, cond: Conditions):
+        """Tokens of a run of ``steps`` optimizer steps at size N (the batch rule's mapping)."""
+        return cond.batch.tokens_for_steps(params, steps)
 
     def flops_for_loss(self, params, loss, cond: Conditions):
         """Least training FLOPs for a model of size N to reach ``loss``; inf if it cannot."""
         raise NotImplementedError
 
     def flops_for_steps(self, params, steps, cond: Conditions):
-        """Training FLOPs of a run of ``steps`` optimizer steps at size N (batch from cond)."""
-        return cond.batch.flops_for_steps(params, steps)
+        """Training FLOPs of a run of ``steps`` optimizer steps at size N."""
+        return 6.0 * np.asarray(params, dtype=float) * self.tokens_for_steps(params, steps, cond)
 
     def loss_floor(self, params, cond: Conditions):
         """Loss of size N trained without limit (the best it can ever reach)."""
@@ -132,8 +103,23 @@ class Law:
     def predict(
         self, params: float, tokens: float | None, steps: float | None, cond: Conditions
     ) -> dict[str, float | None]:
-        """Loss, tokens, steps, batch and training FLOPs of a given configuration."""
-        raise NotImplementedError
+        """Loss, tokens, steps, batch and training FLOPs of a given (N, D) or (N, S).
+
+        The same mapping the planner uses: D = tokens_for_steps(N, S) and the loss of a run
+        that spends 6·N·D on training, so predicting at a plan's (N, D) returns its loss.
+        """
+        n = np.array([float(params)])
+        if tokens is None:
+            tokens = float(self.tokens_for_steps(n, np.array([float(steps)]), cond)[0])  # type: ignore[arg-type]
+        flops = 6.0 * float(params) * tokens
+        _, run_steps, batch = self.allocation(n, flops, cond)
+        return {
+            "loss": float(self.loss_on_budget(n, flops, cond)[0]),
+            "tokens": tokens,
+            "steps": float(run_steps[0]) if steps is None else float(steps),
+            "batch_tokens": float(batch[0]),
+            "train_flops": flops,
+        }
 
     def notes(self) -> list[str]:
         return [f"params are {self.params_convention}"]

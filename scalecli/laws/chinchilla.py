@@ -76,12 +76,6 @@ class ChinchillaLaw(Law):
         params = np.asarray(params, dtype=float)
         return self.loss(params, train_flops / (6.0 * params), self._unique(cond))
 
-    def allocation(self, params, train_flops, cond: Conditions):
-        params = np.asarray(params, dtype=float)
-        tokens = train_flops / (6.0 * params)
-        batch = cond.batch.batch_tokens(train_flops) * np.ones_like(params)
-        return tokens, tokens / batch, batch
-
     def tokens_for_loss(self, params, loss, cond: Conditions):
         p = self.params
         unique = self._unique(cond)
@@ -120,21 +114,6 @@ class ChinchillaLaw(Law):
         exponent = -(p["alpha"] + p["beta"]) / (p["alpha"] * p["beta"])
         flops = 6.0 * ((loss - p["E"]) / self.k_loss) ** exponent
         return None if self.closed_form_params(flops, cond) is None else float(flops)
-
-    def predict(self, params, tokens, steps, cond: Conditions):
-        if tokens is None:
-            flops = float(cond.batch.flops_for_steps(params, steps))
-            tokens = flops / (6.0 * params)
-        else:
-            flops = 6.0 * params * tokens
-            steps = tokens / float(cond.batch.batch_tokens(flops))
-        return {
-            "loss": float(self.loss(params, tokens, self._unique(cond))),
-            "tokens": tokens,
-            "steps": steps,
-            "batch_tokens": tokens / steps,
-            "train_flops": flops,
-        }
 
     def notes(self) -> list[str]:
         notes = super().notes()

@@ -77,7 +77,7 @@ class Frontier:
             batch = (
                 self._law("batch_tokens", c_min)
                 if "batch_tokens" in self.laws
-                else batch_rule.batch_tokens(flops)
+                else batch_rule.batch_tokens(params, tokens)
             )
             steps = tokens / batch
         if "loss" in self.laws:

@@ -3,8 +3,11 @@
 * ``KaplanLaw``: L(N, S_min) = (N_c/N)^alpha_N + (S_c/S_min)^alpha_S (eq. 1.6, Table 3) with the
   critical batch B_crit(L) = B_*/L^(1/alpha_B) (eq. 1.4). Trained at B = B_crit, a run takes
   2·S_min steps and spends C = 2·C_min (eq. 5.1-5.5, convention B of §1.6-1.7). With a fixed
-  batch B the run has S_min = S/(1 + B_crit/B) (eq. 5.4). N is non-embedding.
-  The joint L(N, D) of eq. 1.5 (Table 2 constants) answers ``predict --tokens``.
+  batch B the run has S_min = S/(1 + B_crit/B) (eq. 5.4). N is non-embedding. Plan, predict
+  and sweep all use this one law: a run of N parameters on D tokens is the run that spends
+  C = 6·N·D at the critical batch (or at the fixed batch given).
+* A preset with only the joint L(N, D) of eq. 1.5 (Table 2 constants; ``kaplan2020-joint``)
+  plans, predicts and sweeps with that law along C = 6ND instead.
 The empirical Table 6 frontier is a ``frontier:`` preset (see ``laws/frontier.py``).
 """
 
@@ -120,11 +123,10 @@ class KaplanLaw(Law):
         return np.exp(root_increasing(lambda x: np.exp(x) - size - b * np.exp(-x * power), lo, hi))
 
     def allocation(self, params, train_flops, cond: Conditions):
+        if self.joint_only:
+            return super().allocation(params, train_flops, cond)
         params = np.asarray(params, dtype=float)
         tokens = train_flops / (6.0 * params)
-        if self.joint_only:
-            batch = cond.batch.batch_tokens(train_flops) * np.ones_like(params)
-            return tokens, tokens / batch, batch
         fixed = self._fixed_batch(cond)
         if fixed is not None:
             batch = np.full_like(params, fixed)
@@ -152,16 +154,17 @@ class KaplanLaw(Law):
             return (n_c / np.asarray(params, dtype=float)) ** a_n
         return self._size_term(params)
 
-    def flops_for_steps(self, params, steps, cond: Conditions):
-        """At B_crit the loss after S = 2·S_min steps is L(N, S_min), so C = 6·N·B_crit(L)·S."""
+    def tokens_for_steps(self, params, steps, cond: Conditions):
+        """At B_crit the loss after S = 2·S_min steps is L(N, S_min), so D = B_crit(L)·S."""
         if self.joint_only:
-            return cond.batch.flops_for_steps(params, steps)
+            return cond.batch.tokens_for_steps(params, steps)
         fixed = self._fixed_batch(cond)
         params = np.asarray(params, dtype=float)
+        steps = np.asarray(steps, dtype=float)
         if fixed is not None:
-            return 6.0 * params * fixed * steps
+            return fixed * steps * np.ones_like(params)
         loss = self._size_term(params) + (self.params["S_c"] / (steps / 2.0)) ** self.params["alpha_S"]
-        return 6.0 * params * self.critical_batch(loss) * steps
+        return self.critical_batch(loss) * steps
 
     def closed_form_params(self, train_flops, cond: Conditions):
         if self.joint_only:
@@ -219,31 +222,12 @@ class KaplanLaw(Law):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(room > 0, 6.0 * params * d_c / np.where(room > 0, room, 1.0), np.inf)
 
-    def predict(self, params, tokens, steps, cond: Conditions):
-        if tokens is not None:
-            return {
-                "loss": float(self.joint_loss(params, tokens)),
-                "tokens": tokens,
-                "steps": None,
-                "batch_tokens": None,
-                "train_flops": 6.0 * params * tokens,
-            }
-        if self.joint_only:
-            raise InputError(
-                f"kaplan law {self.name!r} has only the joint L(N, D): predict with --tokens, not --steps"
-            )
-        fixed = self._fixed_batch(cond)
-        loss = float(self._loss_for_steps(np.array([params]), np.array([steps]), fixed)[0])
-        batch = fixed if fixed is not None else float(self.critical_batch(loss))
-        return {
-            "loss": loss,
-            "tokens": batch * steps,
-            "steps": steps,
-            "batch_tokens": batch,
-            "train_flops": 6.0 * params * batch * steps,
-        }
-
     def notes(self) -> list[str]:
+        unused = (
+            ["the joint L(N, D) constants (D_c, alpha_D) are not used: plan and predict both use L(N, S_min)"]
+            if self.has_joint and not self.joint_only
+            else []
+        )
         if self.joint_only:
             return [
                 "params follow the fit data's convention (Kaplan et al. count non-embedding)",
@@ -253,4 +237,5 @@ class KaplanLaw(Law):
             "params are non-embedding (Kaplan et al. §1.3); loss in nats/token on WebText2",
             "Kaplan law optimum (Appendix B): trained at the critical batch, C = 2·C_min, "
             "steps = 2·S_min (REFERENCE §1.7)",
+            *unused,
         ]
