@@ -11,10 +11,12 @@ In one run it times
 and prints both wall times, the speed-up (target >= 20) and both best objectives (the fast one must
 be no worse). Then it times ``bootstrap(..., draws=1000)`` (target: well under 60 s).
 
-    python benchmarks/fit.py [--repeats 3] [--draws 1000] [--tight-baseline]
+    python benchmarks/fit.py [--repeats 3] [--draws 1000] [--tight-baseline] [--gpt3]
 
 ``--tight-baseline`` also times the plain loop with the tolerances the fast fit uses for its local
-runs, which is slower still. The data are read from ../shared/data beside the checkout.
+runs, which is slower still. ``--gpt3`` also times the 8-parameter ``dynamics_batch`` fit on the GPT-3
+learning curves (models below 7e9 parameters; target: well under 10 s) and prints its error on the
+held-out 13B and 175B final losses. The data are read from ../shared/data beside the checkout.
 
 scipy's L-BFGS-B calls OpenBLAS, whose worker threads only spin on these tiny problems (CPU time
 doubles, wall time does not improve) and slow it down badly when other processes compete for the
@@ -41,9 +43,12 @@ from scipy.optimize import minimize  # noqa: E402
 
 from scalecli.fitting import parametric as pm  # noqa: E402
 from scalecli.fitting.bootstrap import bootstrap, intervals  # noqa: E402
-from scalecli.fitting.data import read_runs  # noqa: E402
+from scalecli.fitting.data import average_duplicates, read_runs  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chinchilla-epoch" / "svg_extracted_data.csv"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA / "chinchilla-epoch" / "svg_extracted_data.csv"
+GPT3 = SHARED_DATA / "gpt3-curves" / "extracted.csv"
+GPT3_MODELS = Path(__file__).resolve().parents[1] / "fits" / "gpt3_models.csv"
 
 
 def load() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -58,7 +63,7 @@ def load() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def plain_loop(n, d, loss, options: dict | None = None) -> tuple[float, np.ndarray, int]:
     """L-BFGS-B from every grid point, same objective and gradient as the fast fit."""
-    prob = pm._problem("chinchilla", n, d, loss, None, pm.DEFAULT_DELTA, None)
+    prob = pm._problem("chinchilla", [n, d], loss, None, pm.DEFAULT_DELTA, None)
     best_f, best_x, runs = math.inf, None, 0
     for x0 in prob.form.grid():
         res = minimize(prob.fun_grad, x0, jac=True, method="L-BFGS-B", options=options)
@@ -68,21 +73,58 @@ def plain_loop(n, d, loss, options: dict | None = None) -> tuple[float, np.ndarr
     return best_f, best_x, runs
 
 
+def gpt3_batch(repeats: int) -> None:
+    """dynamics_batch on the GPT-3 curves: fit the models below 7e9 parameters, predict 13B and 175B."""
+    if not GPT3.exists():
+        sys.exit(f"benchmarks/fit.py: dataset {GPT3} not found")
+    table = read_runs(
+        str(GPT3),
+        columns={"tokens": "step*1e9", "loss": "val_loss"},
+        where=["val_loss>0 and step>=20"],
+        join=str(GPT3_MODELS),
+    )
+    table = average_duplicates(table, ["params", "steps"])
+    train = table["params"] < 7e9
+    print(f"GPT-3 curves: {table.rows_used} points, {int(train.sum())} below 7e9 parameters")
+    for fixed in ({}, {"B_crit_exp_N": 0.0}, {"B_crit_exp_N": 0.0, "B_crit_exp_D": 0.0}):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            res = pm.fit(
+                "dynamics_batch",
+                [table[r][train] for r in pm.roles("dynamics_batch")],
+                table["loss"][train],
+                fixed=fixed,
+            )
+            times.append(time.perf_counter() - start)
+        errors = []
+        for n in (12850e6, 174600e6):
+            end = (table["params"] == n) & (table["tokens"] >= 295e9)
+            pred = np.median(res.predict([table[r][end] for r in pm.roles("dynamics_batch")]))
+            errors.append(f"{pred / np.median(table['loss'][end]) - 1:+.2%}")
+        print(
+            f"dynamics_batch fixed={fixed or '{}'}: {statistics.median(times):.2f} s (median of {repeats}); "
+            f"objective {res.objective:.9f}; local runs {res.starts}; 13B, 175B final-loss error "
+            + ", ".join(errors)
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="fast-fit repetitions (median reported)")
     parser.add_argument("--draws", type=int, default=1000, help="bootstrap draws to time")
     parser.add_argument("--tight-baseline", action="store_true", help="also time the plain loop tightly")
+    parser.add_argument("--gpt3", action="store_true", help="also time dynamics_batch on the GPT-3 curves")
     args = parser.parse_args()
     n, d, loss = load()
     load_avg = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(f"Epoch Chinchilla runs: {loss.size} points; {os.cpu_count()} CPUs, load average {load_avg}")
 
-    pm.fit("chinchilla", n, d, loss)  # warm-up (imports, caches)
+    pm.fit("chinchilla", [n, d], loss)  # warm-up (imports, caches)
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        fast = pm.fit("chinchilla", n, d, loss)
+        fast = pm.fit("chinchilla", [n, d], loss)
         times.append(time.perf_counter() - start)
     t_fast = statistics.median(times)
     print(
@@ -114,7 +156,7 @@ def main() -> None:
         )
 
     start = time.perf_counter()
-    draws = bootstrap("chinchilla", n, d, loss, fast, args.draws, seed=42)
+    draws = bootstrap("chinchilla", [n, d], loss, fast, args.draws, seed=42)
     t_boot = time.perf_counter() - start
     print(
         f"bootstrap {args.draws} draws: {t_boot:.2f} s "
@@ -122,6 +164,9 @@ def main() -> None:
     )
     iv = intervals(draws, 0.95)
     print("95% intervals: " + ", ".join(f"{k} ({lo:.4g}, {hi:.4g})" for k, (lo, hi) in iv.items()))
+
+    if args.gpt3:
+        gpt3_batch(args.repeats)
 
 
 if __name__ == "__main__":

@@ -65,12 +65,12 @@ def plot_fit(data: dict, path: str, force: bool = False) -> None:
         ax.scatter(x2[sel], loss[sel], s=8, color=colour)
         n = float(np.median(params[sel]))
         xs = np.geomspace(x2[sel].min(), x2[sel].max(), 50)
-        ax.plot(xs, fit.predict(np.full_like(xs, n), xs), color=colour, lw=1)
+        ax.plot(xs, fit.predict([np.full_like(xs, n), xs]), color=colour, lw=1)
     ax.set_xscale("log")
     ax.set_xlabel(data["x2_role"])
     ax.set_ylabel("loss")
     ax.set_title(f"{fit.form} fit: data and fitted curves per model size", fontsize=9)
-    rel = (fit.predict(params, x2) - loss) / loss
+    rel = (fit.predict([params, x2]) - loss) / loss
     ax_r.scatter(params, 100 * rel, s=8, c=np.log10(x2), cmap="viridis")
     ax_r.axhline(0, color="k", lw=0.8)
     ax_r.set_xscale("log")

@@ -23,8 +23,7 @@ from scalecli.fitting.parametric import DEFAULT_DELTA, FitResult, _fit_warm, _pr
 
 def bootstrap(
     form: str,
-    x1,
-    x2,
+    inputs: Sequence,
     loss,
     best: FitResult,
     draws: int,
@@ -36,6 +35,9 @@ def bootstrap(
 ) -> list[dict[str, float]]:
     """Parameters of ``draws`` resampled refits (natural names), reproducible for a given ``seed``.
 
+    ``inputs`` and ``loss`` are the runs the best fit was made on: one array per input role of the
+    form, in ``parametric.roles(form)`` order, as for ``parametric.fit``.
+
     ``fixed`` defaults to the pins of ``best`` (the warm start only fits the same free vector).
     A draw whose refit gives a non-finite objective is returned with nan values.
     """
@@ -44,7 +46,7 @@ def bootstrap(
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise InputError(f"bootstrap: draws must be a whole number >= 1 (got {draws!r})")
     pins = dict(best.fixed if fixed is None else fixed)
-    base = _problem(form, x1, x2, loss, pins, delta, None)
+    base = _problem(form, inputs, loss, pins, delta, None)
     theta0 = np.asarray(best.theta, dtype=float).reshape(-1)
     if theta0.size != len(base.free) or not np.all(np.isfinite(theta0)):
         raise InputError(

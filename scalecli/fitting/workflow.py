@@ -128,7 +128,7 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
         table = average_duplicates(table, ["params", x2_role])
     fit_table, held = split_holdout(table, req.holdout) if req.holdout else (table, None)
     results = {}
-    for form, role in forms:
+    for form, _role in forms:
         fixed = {k: v for k, v in req.fixed.items() if k in FORM_PARAMS[form]}
         free = len(FORM_PARAMS[form]) - len(fixed)
         if fit_table.rows_used < free:
@@ -137,14 +137,14 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
                 f"{free} free parameters: at least {free} rows are needed"
             )
         results[form] = parametric.fit(
-            form, fit_table["params"], fit_table[role], fit_table["loss"], fixed=fixed
+            form, [fit_table[r] for r in parametric.roles(form)], fit_table["loss"], fixed=fixed
         )
     best = results[primary_form]
-    predicted = best.predict(fit_table["params"], fit_table[x2_role])
+    predicted = best.predict([fit_table[r] for r in parametric.roles(primary_form)])
     payload_holdout = None
     holdout_summary = None
     if held is not None:
-        held_pred = best.predict(held["params"], held[x2_role])
+        held_pred = best.predict([held[r] for r in parametric.roles(primary_form)])
         payload_holdout = diagnose.holdout_rows(held.lines, held["loss"], held_pred)
         holdout_summary = diagnose.residual_summary(held["loss"], held_pred)
 
@@ -155,8 +155,7 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
         primary_fixed = {k: v for k, v in req.fixed.items() if k in FORM_PARAMS[primary_form]}
         raw = boot.bootstrap(
             primary_form,
-            fit_table["params"],
-            fit_table[x2_role],
+            [fit_table[r] for r in parametric.roles(primary_form)],
             fit_table["loss"],
             best,
             req.bootstrap,
