@@ -388,7 +388,12 @@ def sweep(
 @app.command()
 def fit(
     data: str = typer.Argument(..., help="CSV of training runs, one row per run."),
-    law: str = typer.Option("chinchilla", "--law", help="Family to fit: chinchilla, kaplan or dynamics."),
+    law: list[str] | None = typer.Option(
+        None,
+        "--law",
+        help="Family to fit: chinchilla (default), kaplan, dynamics or dynamics-batch. Repeat it with "
+        "--holdout to compare families out of sample.",
+    ),
     out: str | None = typer.Option(None, "--out", help="Write the fitted law as a preset YAML file."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing --out / --plot files."),
     columns: str | None = typer.Option(
@@ -422,6 +427,7 @@ def fit(
       scale fit runs.csv --law chinchilla --bootstrap 1000 --seed 1 --out mylaw.yaml
       scale fit runs.csv --method isoflop --bootstrap 200
       scale fit runs.csv --holdout "flops>=1e21" --fix E=1.69 --format json
+      scale fit runs.csv --law chinchilla --law dynamics-batch --holdout "params>7e9"
     """
     from scalecli import render
     from scalecli.files import check_writable
@@ -429,12 +435,19 @@ def fit(
     from scalecli.fitting.workflow import FitRequest, fit_runs, parse_fixed
 
     render.check_format(fmt)
+    laws = tuple(law or ["chinchilla"])
+    if len(laws) > 1:
+        given = [f for f, v in (("--out", out), ("--plot", plot)) if v is not None]
+        if given:
+            raise InputError(
+                f"{given[0]} takes one --law: compare the families first, then refit the one you choose"
+            )
     for path, flag in ((out, "--out"), (plot, "--plot")):
         if path is not None:
             check_writable(path, force, flag)
     request = FitRequest(
         path=data,
-        law=law,
+        laws=laws,
         method=method,
         columns=parse_column_spec(columns),
         where=list(where or []),
@@ -449,6 +462,17 @@ def fit(
         command=command_line(),
     )
     result = fit_runs(request, progress=render.progress_callback("bootstrap"))
+    if "comparison" in result:
+        rows = [
+            {
+                "law": e["law"],
+                "objective": e["objective"],
+                **{k: v for k, v in e["holdout"].items() if k != "by_params"},
+            }
+            for e in result["comparison"]
+        ]
+        _emit(result, fmt, lambda: render.fit_comparison(result), rows)
+        return
     plot_data = result.pop("_plot", None)
     if out is not None:
         from scalecli.files import write_text_atomic

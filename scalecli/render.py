@@ -346,6 +346,44 @@ def fit_report(result: dict[str, Any], out: str | None, plot: str | None) -> Non
     key_value_table("Fit", rows)
 
 
+def fit_comparison(result: dict[str, Any]) -> None:
+    """Families fitted on the same rows, side by side on the held-out rows."""
+    entries = result["comparison"]
+    sizes = sorted({g["params"] for e in entries for g in e["holdout"]["by_params"]})
+    per_size = len(sizes) <= 4  # learning curves of a few held-out models; else one row per run
+    if not per_size:
+        sizes = []
+    columns = ["law", "objective", "mean |rel|", "max |rel|", *[f"{human_count(n)} final" for n in sizes]]
+    rows = []
+    for e in entries:
+        h = e["holdout"]
+        finals = {g["params"]: g["final_rel_error"] for g in h["by_params"]}
+        rows.append(
+            (
+                e["law"] + (" *" if e["law"] == result["best"] else ""),
+                f"{e['objective']:.6g}",
+                f"{h['mean_abs_rel_error']:.2%}",
+                f"{h['max_abs_rel_error']:.2%}",
+                *[f"{finals[n]:+.2%}" if n in finals else "-" for n in sizes],
+            )
+        )
+    notes = [
+        f"fitted on {result['rows']['fitted']} rows, held out {result['rows']['held_out']} "
+        f"({result['holdout_expression']}); relative errors of the predictions on the held-out rows",
+        *(
+            [
+                "final: the held-out model's last rows (within 2% of its largest tokens), mean prediction "
+                "against mean observed loss"
+            ]
+            if per_size
+            else ["errors by model size: --format json (holdout.by_params)"]
+        ),
+        f"* extrapolates best: {result['best']} ({result['criterion']})",
+    ]
+    notes += [f"{e['law']}: {w}" for e in entries for w in e["warnings"]]
+    simple_table("Families compared out of sample", columns, rows, notes=notes)
+
+
 def check_table(payload: dict[str, Any]) -> None:
     def show(value: Any) -> str:
         if isinstance(value, float):

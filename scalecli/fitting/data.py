@@ -3,7 +3,7 @@
 Roles (CLI.md ``scale fit``): params, tokens, flops, steps, batch_tokens, loss. Headers match
 case-insensitively by common names unless ``--columns role=header`` says otherwise; a mapping
 may scale a column (``tokens=step*1e9``). Missing roles are derived where the others allow:
-tokens = flops/(6·params), flops = 6·params·tokens, steps = tokens/batch_tokens.
+tokens = flops/(6·params) or steps·batch_tokens, flops = 6·params·tokens, steps = tokens/batch_tokens.
 """
 
 from __future__ import annotations
@@ -353,6 +353,9 @@ def read_runs(
 def derive(table: RunTable) -> RunTable:
     v = dict(table.values)
     derived = list(table.derived)
+    if "tokens" not in v and "flops" not in v and "steps" in v and "batch_tokens" in v:
+        v["tokens"] = v["steps"] * v["batch_tokens"]
+        derived.append("tokens = steps·batch_tokens")
     if "tokens" not in v and "flops" in v and "params" in v:
         v["tokens"] = v["flops"] / (6.0 * v["params"])
         derived.append("tokens = flops/(6·params)")

@@ -23,6 +23,40 @@ def holdout_rows(lines: np.ndarray, loss: np.ndarray, predicted: np.ndarray) -> 
     ]
 
 
+FINAL_FRACTION = 0.98  # "final" rows of a held-out model: within 2% of its largest tokens (or steps)
+
+
+def final_errors(held, predicted: np.ndarray) -> list[dict[str, float]]:
+    """Per held-out model size: the error of its final loss (mean prediction against the mean
+    observed loss over the rows within 2% of its largest tokens, or steps), and its mean error.
+
+    On learning curves the final rows are the end of each held-out run, the number a plan cares
+    about; on one row per run they are that row.
+    """
+    x_role = next((r for r in ("tokens", "steps", "flops") if held.has(r)), None)
+    loss = held["loss"]
+    rel = (predicted - loss) / loss
+    out = []
+    for size in np.unique(held["params"]):
+        rows = held["params"] == size
+        x = held[x_role][rows] if x_role else np.ones(int(rows.sum()))
+        final = x >= FINAL_FRACTION * x.max()
+        observed = float(np.mean(loss[rows][final]))
+        pred = float(np.mean(predicted[rows][final]))
+        out.append(
+            {
+                "params": float(size),
+                "rows": int(rows.sum()),
+                "final_" + (x_role or "row"): float(np.max(x)),
+                "final_loss": observed,
+                "final_predicted": pred,
+                "final_rel_error": pred / observed - 1.0,
+                "mean_rel_error": float(np.mean(rel[rows])),
+            }
+        )
+    return out
+
+
 def regime_reading(exponents: dict[str, tuple[float, str]]) -> list[dict[str, object]]:
     """For each exponent (value, what it scales): Bahri et al.'s reading (REFERENCE §7, §11 item 12).
 

@@ -20,7 +20,13 @@ from scalecli.fitting.data import RunTable, average_duplicates, read_runs, requi
 # Kaplan et al. eq. 1.4 (REFERENCE §1.3): final losses at one batch size cannot identify the
 # critical batch, so a kaplan fit pins these unless --fix says otherwise.
 KAPLAN_CRITICAL_BATCH = {"B_star": 2.0e8, "alpha_B": 0.21}
-LAWS = ("chinchilla", "kaplan", "dynamics")
+LAWS = ("chinchilla", "kaplan", "dynamics", "dynamics-batch")
+FAMILY = {
+    "chinchilla": "chinchilla",
+    "kaplan": "kaplan",
+    "dynamics": "dynamics",
+    "dynamics-batch": "dynamics",
+}
 METHODS = ("parametric", "isoflop")
 
 
@@ -41,10 +47,27 @@ class FitRequest:
     dataset: str | None = None
     command: str = ""
     level: float = 0.9
+    laws: tuple[str, ...] = ()  # several families: compare them out of sample (needs holdout)
 
     def __post_init__(self) -> None:
-        if self.law not in LAWS:
-            raise InputError(f"--law must be one of {', '.join(LAWS)} for a fit, got {self.law!r}")
+        if not self.laws:
+            self.laws = (self.law,)
+        self.law = self.laws[0]
+        for law in self.laws:
+            if law not in LAWS:
+                raise InputError(f"--law must be one of {', '.join(LAWS)} for a fit, got {law!r}")
+        if len(set(self.laws)) != len(self.laws):
+            raise InputError("--law: each family once")
+        if len(self.laws) > 1:
+            if self.holdout is None:
+                raise InputError(
+                    "several --law values compare families out of sample: add --holdout EXPR "
+                    '(e.g. --holdout "params>7e9")'
+                )
+            if self.bootstrap:
+                raise InputError("--bootstrap takes one --law; compare families first, then refit the one")
+            if self.method != "parametric":
+                raise InputError("several --law values compare parametric fits; drop --method isoflop")
         if self.method not in METHODS:
             raise InputError(f"--method must be parametric or isoflop, got {self.method!r}")
         if self.method == "isoflop" and self.law != "chinchilla":
@@ -72,6 +95,8 @@ def fit_runs(req: FitRequest, progress=None) -> dict[str, Any]:
     table = read_runs(req.path, columns=req.columns, where=req.where, join=req.join)
     if req.method == "isoflop":
         return _isoflop(req, table, progress)
+    if len(req.laws) > 1:
+        return _compare(req, table)
     return _parametric(req, table, progress)
 
 
@@ -84,6 +109,9 @@ def _forms(req: FitRequest, table: RunTable) -> list[tuple[str, str]]:
     if req.law == "dynamics":
         require(table, ["params", "steps", "loss"], "a dynamics fit (steps, or tokens and batch_tokens)")
         return [("dynamics", "steps")]
+    if req.law == "dynamics-batch":
+        require(table, ["params", "tokens", "batch_tokens", "loss"], "a dynamics-batch fit")
+        return [("dynamics_batch", "tokens")]
     require(table, ["params", "loss"], "a kaplan fit")
     forms = []
     if table.has("steps"):
@@ -100,6 +128,7 @@ FORM_PARAMS = {
     "dynamics": ("E", "A_N", "alpha", "A_S", "beta"),
     "kaplan_steps": ("N_c", "alpha_N", "S_c", "alpha_S"),
     "kaplan_joint": ("N_c", "alpha_N", "D_c", "alpha_D"),
+    "dynamics_batch": ("E", "A_N", "alpha", "A_S", "beta", "B_crit", "B_crit_exp_N", "B_crit_exp_D"),
 }
 
 
@@ -125,8 +154,11 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
     _check_fixed(req, forms)
     primary_form, x2_role = forms[0]
     if req.average_duplicates:
-        table = average_duplicates(table, ["params", x2_role])
+        table = average_duplicates(table, list(parametric.roles(primary_form)))
     fit_table, held = split_holdout(table, req.holdout) if req.holdout else (table, None)
+    critical = _kaplan_critical_batch(req, fit_table) if primary_form == "kaplan_steps" else None
+    if critical is not None:
+        fit_table = critical
     results = {}
     for form, _role in forms:
         fixed = {k: v for k, v in req.fixed.items() if k in FORM_PARAMS[form]}
@@ -144,9 +176,13 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
     payload_holdout = None
     holdout_summary = None
     if held is not None:
-        held_pred = best.predict([held[r] for r in parametric.roles(primary_form)])
+        if critical is not None:  # the law's own answer at each row's batch (implicit in L)
+            held_pred = _kaplan_at_batch(req, best.params, held)
+        else:
+            held_pred = best.predict([held[r] for r in parametric.roles(primary_form)])
         payload_holdout = diagnose.holdout_rows(held.lines, held["loss"], held_pred)
         holdout_summary = diagnose.residual_summary(held["loss"], held_pred)
+        holdout_summary["by_params"] = diagnose.final_errors(held, held_pred)
 
     params = _preset_params(req, results)
     draws: list[dict[str, float]] = []
@@ -187,7 +223,7 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
         "regime": [r["reading"] for r in regime],
         "warnings": warnings,
     }
-    if req.law == "dynamics":
+    if FAMILY[req.law] == "dynamics":
         a, b = 1.0 + best.params["alpha"], best.params["alpha"] / best.params["beta"]
         fit_block["spectral"] = {"a": a, "b": b}
     preset = _preset(req, table, params, fitted_range, fit_block, draws)
@@ -220,24 +256,39 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
     }
 
 
+def _kaplan_critical_batch(req: FitRequest, table: RunTable) -> RunTable | None:
+    """Kaplan et al. fit L(N, S_min) with S_min = S/(1 + B_crit(L)/B) (eq. 5.4), B_crit(L) of eq. 1.4
+    at each run's loss. With a batch column we do the same; without one, steps are taken as S_min."""
+    if not (table.has("steps") and table.has("batch_tokens")):
+        return None
+    from dataclasses import replace
+
+    b_star = req.fixed.get("B_star", KAPLAN_CRITICAL_BATCH["B_star"])
+    alpha_b = req.fixed.get("alpha_B", KAPLAN_CRITICAL_BATCH["alpha_B"])
+    b_crit = b_star / table["loss"] ** (1.0 / alpha_b)
+    s_min = table["steps"] / (1.0 + b_crit / table["batch_tokens"])
+    note = (
+        "steps = S_min = S/(1 + B_crit(loss)/batch) (Kaplan eq. 5.4; "
+        f"B_crit = {b_star:.3g}/L^(1/{alpha_b:g}), eq. 1.4, at each row's loss)"
+    )
+    return replace(table, values={**table.values, "steps": s_min}, derived=[*table.derived, note])
+
+
+def _kaplan_at_batch(req: FitRequest, params: dict[str, float], held: RunTable) -> np.ndarray:
+    from scalecli.laws.kaplan import KaplanLaw
+
+    law = KaplanLaw({**params, **{k: req.fixed.get(k, v) for k, v in KAPLAN_CRITICAL_BATCH.items()}})
+    return law.loss_at_batch(held["params"], held["steps"], held["batch_tokens"])
+
+
 def _preset_params(req: FitRequest, results: dict) -> dict[str, float]:
-    if req.law in ("chinchilla", "dynamics"):
-        return dict(next(iter(results.values())).params)
-    out: dict[str, float] = {}
-    if "kaplan_steps" in results:
-        out.update(results["kaplan_steps"].params)
+    """The preset's parameters: the primary form's. A kaplan fit with steps writes L(N, S) with
+    the pinned critical batch; its joint L(N, D) fit is reported (``other_forms``), not written,
+    because plan and predict use one law."""
+    primary = next(iter(results.values()))
+    out = dict(primary.params)
+    if primary.form == "kaplan_steps":
         out.update({k: req.fixed.get(k, v) for k, v in KAPLAN_CRITICAL_BATCH.items()})
-    if "kaplan_joint" in results:
-        joint = results["kaplan_joint"].params
-        if out:
-            out.update(
-                D_c=joint["D_c"],
-                alpha_D=joint["alpha_D"],
-                N_c_joint=joint["N_c"],
-                alpha_N_joint=joint["alpha_N"],
-            )
-        else:
-            out.update(joint)
     return out
 
 
@@ -246,6 +297,11 @@ def _exponents(form: str, params: dict[str, float]) -> dict[str, tuple[float, st
         return {"alpha": (params["alpha"], "parameters"), "beta": (params["beta"], "tokens")}
     if form == "dynamics":
         return {"alpha": (params["alpha"], "parameters"), "beta": (params["beta"], "steps")}
+    if form == "dynamics_batch":
+        return {
+            "alpha": (params["alpha"], "parameters"),
+            "beta": (params["beta"], "steps at the critical batch"),
+        }
     if form == "kaplan_steps":
         return {"alpha_N": (params["alpha_N"], "parameters"), "alpha_S": (params["alpha_S"], "steps")}
     return {"alpha_N": (params["alpha_N"], "parameters"), "alpha_D": (params["alpha_D"], "tokens")}
@@ -253,7 +309,7 @@ def _exponents(form: str, params: dict[str, float]) -> dict[str, tuple[float, st
 
 def _warnings(form: str, params: dict[str, float]) -> list[str]:
     out = []
-    if form == "dynamics":
+    if form in ("dynamics", "dynamics_batch"):
         b = params["alpha"] / params["beta"]
         if b <= 1:
             out.append(
@@ -261,7 +317,7 @@ def _warnings(form: str, params: dict[str, float]) -> list[str]:
                 "regime (REFERENCE §6.5)"
             )
     for name, value in params.items():
-        if name.startswith("alpha") or name == "beta":
+        if (name.startswith("alpha") or name == "beta") and name in params:
             if value <= 1e-3 or value >= 4:
                 out.append(f"{name} = {value:.3g} is at an extreme: check the data covers enough scales")
     return out
@@ -288,7 +344,7 @@ def _provenance(req: FitRequest, table: RunTable, fit_table: RunTable) -> dict[s
         "rows_read": table.rows_read,
         "rows_used": fit_table.rows_used,
         "columns": dict(table.columns),
-        "derived": list(table.derived),
+        "derived": list(fit_table.derived),
         "filters": list(req.where),
         "join": Path(req.join).name if req.join else None,
         "averaged_duplicates": table.averaged if req.average_duplicates else None,
@@ -308,14 +364,11 @@ def _preset(req, table, params, fitted_range, fit_block, draws) -> dict[str, Any
     from scalecli.presets import preset_from_mapping
 
     name = req.name or f"{Path(req.path).stem}-{req.law}"
-    batch: dict[str, Any] = {"rule": "deepseek2024"}
-    if req.law == "dynamics" and table.has("batch_tokens"):
-        batch = {"rule": "fixed", "tokens": float(np.median(table["batch_tokens"]))}
     mapping: dict[str, Any] = {
         "name": name,
-        "family": req.law,
+        "family": FAMILY[req.law],
         "description": f"fitted by scale fit ({fit_block['method']}) on {Path(req.path).name}",
-        "batch": batch,
+        "batch": _batch_rule(req, table),
     }
     if "frontier" in params:
         mapping["frontier"] = params["frontier"]
@@ -341,6 +394,62 @@ def _preset(req, table, params, fitted_range, fit_block, draws) -> dict[str, Any
         mapping["draws"] = [{k: float(v) for k, v in d.items()} for d in draws]
     preset_from_mapping(mapping, "the fitted law")  # what we write must load
     return mapping
+
+
+def _batch_rule(req: FitRequest, table: RunTable) -> dict[str, Any]:
+    """The batch regime the data was trained in, as a preset batch rule: fitted to the batch
+    column (or to tokens/steps when both are given), else DeepSeek's B(C) as a default."""
+    from scalecli.laws.batch import fit_batch_rule
+
+    if table.has("tokens") and (table.has("batch_tokens") or table.has("steps")):
+        batch = table["batch_tokens"] if table.has("batch_tokens") else table["tokens"] / table["steps"]
+        origin = Path(req.path).name + (f" (joined with {Path(req.join).name})" if req.join else "")
+        return fit_batch_rule(table["params"], table["tokens"], batch, origin).to_mapping()
+    return {"rule": "deepseek2024"}
+
+
+# ----- comparing families out of sample ------------------------------------------------------------
+def _compare(req: FitRequest, table: RunTable) -> dict[str, Any]:
+    """Fit each family on the same rows, predict the held-out rows, and mark the family with the
+    smallest mean absolute relative error there (the one that extrapolates best)."""
+    from dataclasses import replace
+
+    known = {
+        law: {p for form, _ in _forms(replace(req, law=law, laws=(law,)), table) for p in FORM_PARAMS[form]}
+        | (set(KAPLAN_CRITICAL_BATCH) if law == "kaplan" else set())
+        for law in req.laws
+    }
+    unknown = [k for k in req.fixed if not any(k in names for names in known.values())]
+    if unknown:
+        raise InputError(f"--fix: no family of {', '.join(req.laws)} has a parameter {unknown[0]!r}")
+    entries = []
+    held_out = 0
+    for law in req.laws:
+        pins = {k: v for k, v in req.fixed.items() if k in known[law]}
+        result = _parametric(replace(req, law=law, laws=(law,), fixed=pins), table, None)
+        held_out = len(result["holdout"])
+        entries.append(
+            {
+                "law": law,
+                "family": FAMILY[law],
+                "form": result["law"]["fit"]["form"],
+                "params": result["law"]["params"],
+                "objective": result["objective"],
+                "points": result["points"],
+                "holdout": result["holdout_summary"],
+                "warnings": result["warnings"],
+            }
+        )
+    best = min(entries, key=lambda e: e["holdout"]["mean_abs_rel_error"])
+    return {
+        "scalecli_version": __version__,
+        "method": "parametric",
+        "holdout_expression": req.holdout,
+        "comparison": entries,
+        "best": best["law"],
+        "criterion": "smallest mean absolute relative error on the held-out rows",
+        "rows": {"fitted": entries[0]["points"], "held_out": held_out},
+    }
 
 
 # ----- isoflop -------------------------------------------------------------------------------------

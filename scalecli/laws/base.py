@@ -32,6 +32,7 @@ class Law:
     family: ClassVar[str] = ""
     required: ClassVar[tuple[str, ...]] = ()
     optional: ClassVar[tuple[str, ...]] = ()
+    signed: ClassVar[tuple[str, ...]] = ()  # parameters that may be negative
     params_convention: ClassVar[str] = "total parameters (embeddings included)"
     # True when steps and batch come from the law itself rather than a batch rule.
     law_sets_batch: ClassVar[bool] = False
@@ -56,7 +57,9 @@ class Law:
                     f"{cls.family} law: unknown parameter {key!r}{suggest(str(key), known)}; "
                     f"expected {', '.join(cls.required)}"
                 )
-            out[key] = parse_number(value, f"{cls.family} parameter {key}", allow_zero=True)
+            out[key] = parse_number(
+                value, f"{cls.family} parameter {key}", allow_zero=True, positive=key not in cls.signed
+            )
         missing = [k for k in cls.required if k not in out]
         if missing:
             raise InputError(f"{cls.family} law: missing parameter(s) {', '.join(missing)}")

@@ -29,6 +29,7 @@ class DynamicsLaw(Law):
     family = "dynamics"
     required = ("E", "A_N", "A_S")
     optional = ("alpha", "beta", "a", "b", "A_P", *BATCH_AWARE)
+    signed = ("B_crit_exp_N", "B_crit_exp_D")
     params_convention = "parameters in the units of the fit (N in the law's own convention)"
 
     def __init__(self, params, name: str = "") -> None:

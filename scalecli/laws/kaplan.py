@@ -105,6 +105,10 @@ class KaplanLaw(Law):
         hi = np.log(rhs(size))
         return np.exp(root_increasing(lambda x: np.exp(x) - rhs(np.exp(x)), lo, hi))
 
+    def loss_at_batch(self, params, steps, batch):
+        """L(N, S_min) after ``steps`` steps at ``batch`` tokens each (eq. 5.4; arrays broadcast)."""
+        return self._loss_for_steps(params, steps, np.asarray(batch, dtype=float))
+
     def loss_on_budget(self, params, train_flops, cond: Conditions):
         p = self.params
         params = np.asarray(params, dtype=float)
