@@ -160,7 +160,7 @@ def test_schema_is_printed_and_validates_the_examples(cli):
     jsonschema.Draft202012Validator.check_schema(schema)
     specs = sorted(EXAMPLES.rglob("*.yaml"))
     specs = [p for p in specs if "assert" in yaml.safe_load(p.read_text())]
-    assert len(specs) == 3
+    assert {p.name for p in specs} == {"7b.yaml", "7b-too-long.yaml", "serving-heavy.yaml", "check.yaml"}
     for path in specs:
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
@@ -170,6 +170,9 @@ def test_schema_is_printed_and_validates_the_examples(cli):
 def test_examples_run(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     assert cli("check", "examples/7b.yaml").code == 0
+    # the README's failing gate: 85.8% over the optimum (> 25) and 0.81 orders above the fitted range
+    r = cli("check", "examples/7b-too-long.yaml", "--format", "json")
+    assert r.code == 1 and r.json()["failed"] == 2
     r = cli("check", "examples/serving-heavy.yaml", "--format", "json")
     assert r.code == 0, r.err
     plans = r.json()["plans"]
