@@ -1,3 +1,3 @@
-from scalecli.cli import main
+from scalecli.entry import main
 
 main()

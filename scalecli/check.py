@@ -47,6 +47,7 @@ ASSERTIONS = (
     "max_interval_width",
 )
 BUDGET_KEYS = ("flops", "gpu_hours", "budget_usd")
+MAX_SPEC_BYTES = 1_000_000
 
 
 def schema_text() -> str:
@@ -135,9 +136,10 @@ def _numbers(
 
 
 def load_spec(path: str) -> Spec:
-    from scalecli.presets import load_yaml_mapping, read_text_file
+    from scalecli.files import read_text
+    from scalecli.yamlio import load_mapping
 
-    data = load_yaml_mapping(read_text_file(path, "spec", max_bytes=1_000_000), f"spec {path!r}")
+    data = load_mapping(read_text(path, "spec", MAX_SPEC_BYTES), f"spec {path!r}")
     sch = schema()
     _keys(data, f"spec {path!r}", sch)
     if "plan" not in data and "proposed" not in data:

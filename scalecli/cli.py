@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Any
 
@@ -14,7 +15,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import typer  # noqa: E402
 
 from scalecli import __version__  # noqa: E402
-from scalecli.errors import InputError, ScaleError  # noqa: E402
+from scalecli.errors import ExitStatus, InputError, ScaleError  # noqa: E402
 from scalecli.units import parse_number, parse_quantity  # noqa: E402
 
 app = typer.Typer(
@@ -76,12 +77,35 @@ def _emit(payload: dict[str, Any], fmt: str, table, csv_rows) -> None:
     from scalecli import render
 
     render.check_format(fmt)
-    if fmt == "table":
-        table()
-    elif fmt == "csv":
-        typer.echo(render.rows_to_csv(csv_rows))
-    else:
-        typer.echo(render.dump(payload, fmt))
+    try:
+        if fmt == "table":
+            table()
+        elif fmt == "csv":
+            typer.echo(render.rows_to_csv(csv_rows))
+        else:
+            typer.echo(render.dump(payload, fmt))
+        sys.stdout.flush()  # a failed write (full disk) surfaces here, before any file is committed
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        from scalecli.errors import OutputError
+        from scalecli.files import describe_os_error
+
+        raise OutputError(f"cannot write the output: {describe_os_error(exc)}") from None
+
+
+def _outputs(force: bool, **paths: str | None):
+    """Every output file of a command, checked before any work (files.Outputs)."""
+    from scalecli.files import Outputs
+
+    outputs = Outputs(force)
+    for name, path in paths.items():
+        outputs.add(path, f"--{name}")
+    if paths.get("plot") is not None:
+        from scalecli.plot import pyplot
+
+        pyplot()  # the plot extra is installed, or an error now rather than after the work
+    return outputs
 
 
 def _hardware(gpu, mfu, gpus, usd_per_gpu_hour, precision):
@@ -344,17 +368,10 @@ def sweep(
     from scalecli.units import human_count, human_flops
 
     render.check_format(fmt)
-    if plot is not None:
-        from scalecli.files import check_writable
-
-        check_writable(plot, force, "--plot")
+    outputs = _outputs(force, plot=plot)
     grid = sweeping.budgets(_num(flops_from, "--flops-from"), _num(flops_to, "--flops-to"), points)
     batch = _num(batch_tokens, "--batch-tokens")
     sweeps = [sweeping.sweep(p, grid, batch).to_dict() for p in _load_laws(law)]
-    if plot is not None:
-        from scalecli.plot import plot_sweeps
-
-        plot_sweeps(sweeps, plot, force)
     payload = {"scalecli_version": __version__, "flops": grid.tolist(), "sweeps": sweeps}
     keys = ("params", "tokens", "steps", "batch_tokens", "tokens_per_param", "loss")
     rows = [
@@ -382,7 +399,12 @@ def sweep(
             notes=[f"plot written to {plot}"] if plot else [],
         )
 
-    _emit(payload, fmt, table, rows)
+    with outputs:
+        if plot is not None:
+            from scalecli.plot import plot_sweeps
+
+            outputs.write(plot, lambda tmp: plot_sweeps(sweeps, tmp))
+        _emit(payload, fmt, table, rows)
 
 
 @app.command()
@@ -430,7 +452,6 @@ def fit(
       scale fit runs.csv --law chinchilla --law dynamics-batch --holdout "params>7e9"
     """
     from scalecli import render
-    from scalecli.files import check_writable
     from scalecli.fitting.data import parse_column_spec
     from scalecli.fitting.workflow import FitRequest, fit_runs, parse_fixed
 
@@ -442,9 +463,7 @@ def fit(
             raise InputError(
                 f"{given[0]} takes one --law: compare the families first, then refit the one you choose"
             )
-    for path, flag in ((out, "--out"), (plot, "--plot")):
-        if path is not None:
-            check_writable(path, force, flag)
+    outputs = _outputs(force, out=out, plot=plot)
     request = FitRequest(
         path=data,
         laws=laws,
@@ -474,18 +493,17 @@ def fit(
         _emit(result, fmt, lambda: render.fit_comparison(result), rows)
         return
     plot_data = result.pop("_plot", None)
-    if out is not None:
-        from scalecli.files import write_text_atomic
+    with outputs:
+        if out is not None:
+            outputs.write_text(out, render.preset_yaml(result["law"]))
+        if plot is not None:
+            from scalecli.plot import plot_fit, plot_isoflop
 
-        write_text_atomic(out, render.preset_yaml(result["law"]), force=force)
-    if plot is not None:
-        from scalecli.plot import plot_fit, plot_isoflop
-
-        if plot_data is not None:
-            plot_fit(plot_data, plot, force)
-        else:
-            plot_isoflop(result["isoflop"], plot, force)
-    _emit(result, fmt, lambda: render.fit_report(result, out, plot), [_fit_csv_row(result)])
+            if plot_data is not None:
+                outputs.write(plot, lambda tmp: plot_fit(plot_data, tmp))
+            else:
+                outputs.write(plot, lambda tmp: plot_isoflop(result["isoflop"], tmp))
+        _emit(result, fmt, lambda: render.fit_report(result, out, plot), [_fit_csv_row(result)])
 
 
 def _fit_csv_row(result: dict[str, Any]) -> dict[str, Any]:
@@ -534,17 +552,13 @@ def check(
         return
     if spec is None:
         raise InputError("scale check needs a SPEC.yaml (or --schema); see 'scale check --help'")
-    if junit is not None:
-        from scalecli.files import check_writable
-
-        check_writable(junit, force, "--junit")
+    outputs = _outputs(force, junit=junit)
     report = checks.run(checks.load_spec(spec), strict=strict)
     payload = report.to_dict()
-    if junit is not None:
-        from scalecli.files import write_text_atomic
-
-        write_text_atomic(junit, checks.junit_xml(report), force=force, flag="--junit")
-    _emit(payload, fmt, lambda: render.check_table(payload), payload["results"])
+    with outputs:
+        if junit is not None:
+            outputs.write_text(junit, checks.junit_xml(report))
+        _emit(payload, fmt, lambda: render.check_table(payload), payload["results"])
     if not report.passed:
         raise typer.Exit(1)
 
@@ -673,39 +687,139 @@ def command_line() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: map errors to exit codes (CLI.md) and one-line messages."""
+    """Run ``scale``: every outcome ends in one exit code (errors.ExitStatus) and, for errors, one
+    line on stderr starting ``error:``; a traceback only with --debug."""
     args = sys.argv[1:] if argv is None else list(argv)
+    sys.exit(_run(args))
+
+
+def _run(args: list[str]) -> int:
     debug = "--debug" in args
     _ARGV[:] = args
+    _prepare_streams()
     if not debug:  # numerical edge cases are checked explicitly; numpy's warnings are noise
         import warnings
 
         warnings.simplefilter("ignore", RuntimeWarning)
+    try:
+        os.getcwd()
+    except OSError:
+        return _fail("the working directory no longer exists; cd to an existing folder", ExitStatus.INPUT)
     if not args:
         args = ["--help"]
     try:
         code = app(args=args, prog_name="scale", standalone_mode=False)
-    except typer.Exit as exc:
-        code = exc.exit_code
-    except typer.Abort:
-        typer.echo("error: aborted", err=True)
-        sys.exit(130)
+    except typer.Exit as exc:  # typer turns Ctrl-C into Exit(130): find the signal behind it
+        interrupted = _interruption(exc.__cause__) if exc.__cause__ is not None else None
+        return _aborted(interrupted) if interrupted is not None else int(exc.exit_code or 0)
     except ScaleError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except Exception as exc:
+        return _fail(str(exc), exc.exit_code)
+    except BrokenPipeError:
+        return _broken_pipe()
+    except BaseException as exc:  # noqa: BLE001 - every outcome maps to an exit code
+        interrupted = _interruption(exc)
+        if interrupted is not None:
+            return _aborted(interrupted)
+        if isinstance(exc, SystemExit):  # typer exits 1 on a closed pipe
+            if isinstance(exc.__context__, BrokenPipeError):
+                return _broken_pipe()
+            raise
         if debug:
             raise
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):  # click usage errors
             message = " ".join(exc.format_message().split())
-            typer.echo(f"error: {message} (see 'scale --help')", err=True)
-            sys.exit(2)
+            return _fail(f"{message} (see 'scale --help')", ExitStatus.INPUT)
+        if isinstance(exc, MemoryError):
+            return _fail("out of memory; use a smaller input", ExitStatus.INPUT)
         # An internal error is still one line; the traceback comes with --debug.
-        typer.echo(
-            f"error: internal error ({type(exc).__name__}: {exc}); rerun with --debug and report it",
-            err=True,
+        return _fail(
+            f"internal error ({type(exc).__name__}: {exc}); this is a bug in scalecli: rerun with --debug "
+            "and report it with the command",
+            ExitStatus.INTERNAL,
         )
-        sys.exit(2)
-    sys.exit(code if isinstance(code, int) else 0)
+    if code == ExitStatus.INTERRUPTED:  # typer returns 130 for an interrupt it caught
+        from scalecli.entry import RECEIVED
+
+        return _aborted(RECEIVED[-1] if RECEIVED else signal.SIGINT)
+    return int(code) if isinstance(code, int) else 0
+
+
+def _interruption(exc: BaseException) -> int | None:
+    """The signal number behind an interrupt (Ctrl-C, SIGTERM, SIGHUP), however it was wrapped."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if isinstance(current, KeyboardInterrupt):
+            return int(getattr(current, "signum", signal.SIGINT))
+        if type(current).__name__ == "Abort" and not (current.__cause__ or current.__context__):
+            return int(signal.SIGINT)
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
+
+
+def _aborted(signum: int) -> int:
+    from scalecli.files import remove_pending
+
+    remove_pending()
+    _close_progress()
+    return _fail("aborted", 128 + signum)
+
+
+def _fail(message: str, code: int) -> int:
+    try:
+        sys.stderr.write(f"error: {message}\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+    return int(code)
+
+
+def _broken_pipe() -> int:
+    """The reader went away (e.g. `| head -1`): stop quietly, and keep Python from complaining
+    about the unflushed rest at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return int(ExitStatus.BROKEN_PIPE)
+
+
+def _prepare_streams() -> None:
+    """Output never fails on an encoding that lacks a character (e.g. LANG=C or
+    PYTHONIOENCODING=ascii): the few non-ASCII symbols scalecli prints get ASCII stand-ins."""
+    import codecs
+
+    try:
+        codecs.lookup_error("scalecli-ascii")
+    except LookupError:
+        codecs.register_error("scalecli-ascii", _ascii_stand_in)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding and encoding not in ("utf8", "utf16", "utf32") and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="scalecli-ascii")
+            except (OSError, ValueError):
+                pass
+
+
+_STAND_INS = {
+    "•": "-", "·": "*", "×": "x", "≈": "~", "–": "-", "—": "-", "…": "...", "≤": "<=", "≥": ">=",
+    "∝": "~", "±": "+/-", "§": "S", "─": "-", "δ": "delta", "α": "alpha", "β": "beta", "γ": "gamma",
+    "²": "^2", "′": "'", "→": "->", "ρ": "rho", "η": "eta",
+}  # fmt: skip
+
+
+def _ascii_stand_in(exc: UnicodeError) -> tuple[str, int]:
+    text = exc.object[exc.start : exc.end]  # type: ignore[attr-defined]
+    return "".join(_STAND_INS.get(ch, "?") for ch in text), exc.end  # type: ignore[attr-defined]
+
+
+def _close_progress() -> None:
+    """A progress bar interrupted mid-way must not leave the terminal cursor hidden."""
+    from scalecli import render
+
+    render.stop_progress()

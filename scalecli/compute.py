@@ -43,10 +43,11 @@ def hardware() -> dict[str, Accelerator]:
     """The accelerators of presets/hardware.yaml, by name."""
     global _HARDWARE
     if _HARDWARE is None:
-        from scalecli.presets import load_yaml_mapping, shipped_text
+        from scalecli.presets import shipped_text
         from scalecli.units import parse_number
+        from scalecli.yamlio import load_mapping
 
-        data = load_yaml_mapping(shipped_text("hardware.yaml"), "hardware presets")
+        data = load_mapping(shipped_text("hardware.yaml"), "hardware presets")
         out = {}
         for name, spec in data.get("accelerators", {}).items():
             unknown = set(spec) - HARDWARE_KEYS

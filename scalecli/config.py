@@ -13,6 +13,7 @@ from scalecli.errors import InputError
 from scalecli.laws.base import suggest
 
 DEFAULT_FILE = "scale.yaml"
+MAX_CONFIG_BYTES = 1_000_000
 OBJECTIVES = ("flops", "target_loss", "gpu_hours", "budget_usd")
 PLAN_KEYS = (
     *OBJECTIVES,
@@ -37,13 +38,14 @@ FLAGS = ("allow_repeats", "strict")
 
 def load_plan_config(path: str | None) -> tuple[dict[str, Any], str | None]:
     """The validated mapping and where it came from ({} and None when there is no file)."""
-    from scalecli.presets import load_yaml_mapping, read_text_file
+    from scalecli.files import read_text
+    from scalecli.yamlio import load_mapping
 
     if path is None:
         if not Path(DEFAULT_FILE).is_file():
             return {}, None
         path = DEFAULT_FILE
-    data = load_yaml_mapping(read_text_file(path, "config", max_bytes=1_000_000), f"config {path!r}")
+    data = load_mapping(read_text(path, "config", MAX_CONFIG_BYTES), f"config {path!r}")
     for key, value in data.items():
         if key not in PLAN_KEYS:
             raise InputError(f"config {path!r}: unknown key {key!r}{suggest(str(key), PLAN_KEYS)}")

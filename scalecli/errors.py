@@ -1,27 +1,57 @@
-"""The project's exception types, each mapped to an exit code (CLI.md, "Exit codes")."""
+"""The project's exception types and the one map from outcomes to exit codes (CLI.md, "Exit codes")."""
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Every exit code ``scale`` uses. 0-3 are CLI.md's; the others follow common conventions
+    (sysexits.h for internal and output errors, 128 + signal number for signals)."""
+
+    OK = 0
+    CHECK_FAILED = 1  # scale check: an assertion failed
+    INPUT = 2  # bad input: usage, unreadable or malformed file, invalid number, unknown preset
+    INFEASIBLE = 3  # no allocation satisfies the constraints
+    INTERNAL = 70  # a bug in scalecli (EX_SOFTWARE): please report it
+    OUTPUT = 74  # the output could not be written, e.g. a full disk (EX_IOERR)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    BROKEN_PIPE = 141  # the reader of our output went away (128 + SIGPIPE), e.g. `| head -1`
 
 
 class ScaleError(Exception):
     """Base class: carries the process exit code the CLI turns it into."""
 
-    exit_code = 2
+    exit_code: int = ExitStatus.INPUT
 
 
 class InputError(ScaleError):
     """Bad input: usage, unreadable or malformed file, invalid number, unknown preset (exit 2)."""
 
-    exit_code = 2
+    exit_code = ExitStatus.INPUT
 
 
 class InfeasibleError(ScaleError):
     """No allocation satisfies the constraints; the message names the constraint (exit 3)."""
 
-    exit_code = 3
+    exit_code = ExitStatus.INFEASIBLE
 
 
 class CheckFailed(ScaleError):
     """`scale check`: at least one assertion failed (exit 1)."""
 
-    exit_code = 1
+    exit_code = ExitStatus.CHECK_FAILED
+
+
+class OutputError(ScaleError):
+    """Standard output could not be written (e.g. no space left on the device) (exit 74)."""
+
+    exit_code = ExitStatus.OUTPUT
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP: unwind (removing temporary files) and exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

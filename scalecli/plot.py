@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from scalecli.errors import InputError
-from scalecli.files import write_atomic
 
 
 def pyplot():
@@ -19,7 +18,7 @@ def pyplot():
     return plt
 
 
-def plot_sweeps(sweeps: Sequence[dict], path: str, force: bool = False) -> None:
+def plot_sweeps(sweeps: Sequence[dict], path: str) -> None:
     """N*(C) and D*(C) on log axes, one line per law."""
     plt = pyplot()
     fig, (ax_n, ax_d) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
@@ -34,22 +33,19 @@ def plot_sweeps(sweeps: Sequence[dict], path: str, force: bool = False) -> None:
         ax.grid(True, which="both", alpha=0.3)
     ax_n.legend(fontsize=8)
     fig.suptitle("Compute-optimal allocation (params follow each law's own convention)", fontsize=10)
-    save(fig, path, force)
+    save(fig, path)
 
 
-def save(fig, path: str, force: bool) -> None:
+def save(fig, path: str) -> None:
+    """Write the figure to ``path`` (a temporary file of files.Outputs, moved into place later)."""
     plt = pyplot()
-
-    def write(tmp: str) -> None:
-        fig.savefig(tmp, dpi=120, format="png")
-
     try:
-        write_atomic(path, write, force, flag="--plot")
+        fig.savefig(path, dpi=120, format="png")
     finally:
         plt.close(fig)
 
 
-def plot_fit(data: dict, path: str, force: bool = False) -> None:
+def plot_fit(data: dict, path: str) -> None:
     """Loss against tokens/steps per model size with the fitted curves, and the residuals."""
     import numpy as np
 
@@ -76,10 +72,10 @@ def plot_fit(data: dict, path: str, force: bool = False) -> None:
     ax_r.set_xscale("log")
     ax_r.set_xlabel("params")
     ax_r.set_ylabel("residual (predicted - observed), %")
-    save(fig, path, force)
+    save(fig, path)
 
 
-def plot_isoflop(iso: dict, path: str, force: bool = False) -> None:
+def plot_isoflop(iso: dict, path: str) -> None:
     """N* per budget and the fitted power law."""
     import numpy as np
 
@@ -99,4 +95,4 @@ def plot_isoflop(iso: dict, path: str, force: bool = False) -> None:
     ax.set_xlabel("training compute C (FLOPs)")
     ax.set_ylabel("compute-optimal params N*")
     ax.legend(fontsize=8)
-    save(fig, path, force)
+    save(fig, path)

@@ -7,15 +7,18 @@ One format for shipped presets, files written by ``scale fit`` and hand-written 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from scalecli.errors import InputError
+from scalecli.files import read_text
 from scalecli.laws import FAMILIES, BatchRule, Frontier, Law
 from scalecli.laws.base import suggest
 from scalecli.units import parse_number
+from scalecli.yamlio import load_mapping
 
 TOP_KEYS = {
     "name",
@@ -34,7 +37,8 @@ TOP_KEYS = {
     "intervals",
 }
 SOURCE_KEYS = {"citation", "arxiv", "where", "convention", "dataset", "fitted_on", "url", "command"}
-MAX_PRESET_BYTES = 20_000_000
+MAX_PRESET_BYTES = 2_000_000  # a preset with MAX_DRAWS draws of 8 parameters is about 0.5 MB
+MAX_DRAWS = 2_000  # bootstrap draws a preset may carry: each is one more solve per plan
 
 
 @dataclass
@@ -94,11 +98,18 @@ def shipped_text(filename: str) -> str:
     return (_shipped_dir() / filename).read_text(encoding="utf-8")
 
 
+_ALIASES = re.compile(r"^aliases:\s*\[([^\]]*)\]\s*$", re.M)
+
+
 def _alias_map() -> dict[str, str]:
+    """Alias -> shipped preset, read from each file's ``aliases: [...]`` line without parsing it
+    (a preset is parsed only when it is used)."""
     out = {}
     for name in shipped_names():
-        for alias in load_shipped(name).aliases:
-            out[alias] = name
+        match = _ALIASES.search(shipped_text(f"{name}.yaml"))
+        for alias in match.group(1).split(",") if match else []:
+            if alias.strip():
+                out[alias.strip().strip("'\"")] = name
     return out
 
 
@@ -134,13 +145,15 @@ def load(spec: str) -> Preset:
     """A shipped preset name (or alias) or a YAML file path."""
     if not isinstance(spec, str) or not spec.strip():
         raise InputError("--law needs a preset name or a YAML file path")
+    if looks_like_path(spec):
+        return load_file(spec)
     names = shipped_names()
     if spec in names:
         return load_shipped(spec)
     aliases = _alias_map()
     if spec in aliases:
         return load_shipped(aliases[spec])
-    if looks_like_path(spec) or Path(spec).exists():
+    if Path(spec).exists():
         return load_file(spec)
     raise InputError(
         f"unknown preset {spec!r}{suggest(spec, names + list(aliases))}; "
@@ -148,85 +161,13 @@ def load(spec: str) -> Preset:
     )
 
 
-def read_file_bytes(path: str | os.PathLike, what: str, max_bytes: int = MAX_PRESET_BYTES) -> bytes:
-    """Read a file's bytes or raise InputError naming the problem (missing, directory, too big)."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise InputError(f"{what} {str(p)!r} is a directory, not a file")
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise InputError(f"{what} {str(p)!r} is {size} bytes; the limit is {max_bytes}")
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} {str(p)!r} does not exist") from None
-    except PermissionError:
-        raise InputError(f"{what} {str(p)!r} is not readable (permission denied)") from None
-    except OSError as exc:
-        raise InputError(f"{what} {str(p)!r} cannot be read: {exc.strerror or exc}") from None
-
-
-def decode_text(data: bytes, path: str | os.PathLike, what: str) -> str:
-    """UTF-8 text of a file's bytes; binary or non-UTF-8 content is an InputError."""
-    if b"\x00" in data:
-        raise InputError(f"{what} {str(path)!r} is a binary file, not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{what} {str(path)!r} is not UTF-8 text") from None
-
-
-def read_text_file(path: str | os.PathLike, what: str, max_bytes: int = MAX_PRESET_BYTES) -> str:
-    """Read a UTF-8 text file or raise InputError naming the problem."""
-    return decode_text(read_file_bytes(path, what, max_bytes), path, what)
-
-
-def load_yaml_mapping(text: str, origin: str) -> dict[str, Any]:
-    """yaml.safe_load a mapping; malformed YAML, tags and non-mappings are InputErrors."""
-    import yaml
-
-    if any(c in text for c in "&*!"):
-        _reject_constructs(text, origin)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError(f"{origin}: malformed YAML{where}: {problem}") from None
-    if data is None:
-        raise InputError(f"{origin}: file is empty; expected a YAML mapping")
-    if not isinstance(data, dict):
-        raise InputError(f"{origin}: expected a YAML mapping at the top level, got {type(data).__name__}")
-    return data
-
-
-def _reject_constructs(text: str, origin: str) -> None:
-    """Refuse YAML tags, anchors and aliases: plain data never needs them, and they are how a
-    file builds objects or expands to a memory-exhausting size ('billion laughs')."""
-    import yaml
-
-    try:
-        for token in yaml.scan(text):
-            if isinstance(token, yaml.TagToken):
-                raise InputError(
-                    f"{origin}: YAML tags such as {token.value[0]}{token.value[1]} are not allowed"
-                )
-            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
-                raise InputError(
-                    f"{origin}: YAML anchors and aliases (&{token.value}, *{token.value}) are not allowed"
-                )
-    except yaml.YAMLError:
-        return  # malformed: safe_load reports it with its line number
-
-
 def load_file(path: str) -> Preset:
-    text = read_text_file(path, "law file")
+    text = read_text(path, "law file", MAX_PRESET_BYTES)
     return parse_preset(text, origin=f"law file {path!r}", path=str(path))
 
 
 def parse_preset(text: str, origin: str, path: str = "") -> Preset:
-    return preset_from_mapping(load_yaml_mapping(text, origin), origin, path)
+    return preset_from_mapping(load_mapping(text, origin), origin, path)
 
 
 def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Preset:
@@ -305,6 +246,11 @@ def _parse_draws(spec: Any, family: str, origin: str) -> list[dict[str, float]]:
         return []
     if not isinstance(spec, list):
         raise InputError(f"{origin}: 'draws' must be a list of parameter mappings")
+    if len(spec) > MAX_DRAWS:
+        raise InputError(
+            f"{origin}: {len(spec):,} bootstrap draws; the limit is {MAX_DRAWS:,} "
+            "(each is one more solve per plan)"
+        )
     out = []
     for i, row in enumerate(spec):
         try:

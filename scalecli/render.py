@@ -44,9 +44,9 @@ def dump(payload: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(payload, indent=2)
     if fmt == "yaml":
-        import yaml
+        from scalecli.yamlio import dump as dump_yaml
 
-        return yaml.safe_dump(payload, sort_keys=False, allow_unicode=True).rstrip("\n")
+        return dump_yaml(payload).rstrip("\n")
     raise InputError(f"unsupported format {fmt!r}")
 
 
@@ -229,12 +229,11 @@ def simple_table(
 
 # ----- fits ----------------------------------------------------------------------------------------
 def preset_yaml(mapping: dict[str, Any]) -> str:
-    import yaml
-
     from scalecli import __version__
+    from scalecli.yamlio import dump as dump_yaml
 
     header = f"# written by scalecli {__version__} (scale fit); load with: scale plan --law THIS_FILE\n"
-    return header + yaml.safe_dump(_clean(mapping), sort_keys=False, allow_unicode=True, width=100)
+    return header + dump_yaml(_clean(mapping), width=100)
 
 
 class _Progress:
@@ -266,8 +265,22 @@ class _Progress:
             self.start = float("inf")
 
 
+_ACTIVE: list[_Progress] = []
+
+
 def progress_callback(label: str):
-    return _Progress(label)
+    bar = _Progress(label)
+    _ACTIVE.append(bar)
+    return bar
+
+
+def stop_progress() -> None:
+    """Stop any progress bar still showing (after an interrupt): restores the terminal cursor."""
+    while _ACTIVE:
+        bar = _ACTIVE.pop()
+        if bar.bar is not None:
+            bar.bar.stop()
+            bar.bar = None
 
 
 def _pm(value: float, se: float | None, interval: list[float] | None) -> str:

@@ -90,7 +90,9 @@ def _rerun(text: str, found: list[re.Match[str]], update: bool) -> int:
         if got.rstrip("\n") != shown.rstrip("\n"):
             drift += 1
             if not update:
-                diff = difflib.unified_diff(shown.splitlines(), got.splitlines(), "README", "now", lineterm="")
+                diff = difflib.unified_diff(
+                    shown.splitlines(), got.splitlines(), "README", "now", lineterm=""
+                )
                 print(f"--- {command}\n" + "\n".join(diff) + "\n")
     pieces.append(text[last:])
     if update:

@@ -80,9 +80,9 @@ class RunTable:
 
 # ----- reading the file --------------------------------------------------------------------------
 def _read_csv(path: str, what: str) -> tuple[list[str], list[tuple[int, list[str]]], str]:
-    from scalecli.presets import decode_text, read_file_bytes
+    from scalecli.files import decode_text, read_bytes
 
-    data = read_file_bytes(path, what, max_bytes=MAX_CSV_BYTES)  # read once: text and hash
+    data = read_bytes(path, what, MAX_CSV_BYTES)  # read once: text and hash
     digest = hashlib.sha256(data).hexdigest()
     text = decode_text(data, path, what)
     rows: list[tuple[int, list[str]]] = []
