@@ -402,21 +402,38 @@ def _widths(bound: dict[str, float]) -> str:
 
 
 # ----- JUnit ---------------------------------------------------------------------------------------
+_XML_INVALID = None
+
+
+def xml_text(value: object) -> str:
+    """Text that XML 1.0 can carry: control characters (other than tab, newline, carriage return),
+    lone surrogates and U+FFFE/U+FFFF become visible escapes like \\x01, so the report always parses."""
+    import re
+
+    global _XML_INVALID
+    if _XML_INVALID is None:
+        _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+    return _XML_INVALID.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
 def junit_xml(report: Report) -> str:
     import xml.etree.ElementTree as ET
 
     failures = sum(not r.passed for r in report.results)
     suite = ET.Element(
         "testsuite",
-        name=f"scale check {report.spec}",
+        name=xml_text(f"scale check {report.spec}"),
         tests=str(len(report.results)),
         failures=str(failures),
         errors="0",
         skipped="0",
     )
     for r in report.results:
-        case = ET.SubElement(suite, "testcase", classname=f"{report.spec}.{r.law}", name=r.assertion)
-        text = f"measured {_fmt(r.measured)}, bound {r.bound}" + (f"; {r.detail}" if r.detail else "")
+        case = ET.SubElement(
+            suite, "testcase", classname=xml_text(f"{report.spec}.{r.law}"), name=xml_text(r.assertion)
+        )
+        detail = f"; {r.detail}" if r.detail else ""
+        text = xml_text(f"measured {_fmt(r.measured)}, bound {r.bound}{detail}")
         if r.passed:
             ET.SubElement(case, "system-out").text = text
         else:

@@ -790,16 +790,16 @@ def _broken_pipe() -> int:
 
 def _prepare_streams() -> None:
     """Output never fails on an encoding that lacks a character (e.g. LANG=C or
-    PYTHONIOENCODING=ascii): the few non-ASCII symbols scalecli prints get ASCII stand-ins."""
+    PYTHONIOENCODING=ascii): the few non-ASCII symbols scalecli prints get ASCII stand-ins, and
+    anything else (a lone surrogate from a non-UTF-8 file name) becomes '?'."""
     import codecs
 
     try:
         codecs.lookup_error("scalecli-ascii")
     except LookupError:
         codecs.register_error("scalecli-ascii", _ascii_stand_in)
-    for stream in (sys.stdout, sys.stderr):
-        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
-        if encoding and encoding not in ("utf8", "utf16", "utf32") and hasattr(stream, "reconfigure"):
+    for stream in (sys.stdout, sys.stderr):  # on UTF-8 this only catches lone surrogates (from argv)
+        if hasattr(stream, "reconfigure"):
             try:
                 stream.reconfigure(errors="scalecli-ascii")
             except (OSError, ValueError):

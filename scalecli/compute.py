@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scalecli.errors import InputError
+from scalecli.units import RANGES
 
 TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0  # forward + backward, C ≈ 6·N·D
 INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0  # forward only, 2·N per token (Sardana et al.)
 SECONDS_PER_HOUR = 3600.0
 HOURS_PER_DAY = 24.0
+MIN_MFU = 1e-3  # 0.1% of peak: below this a "budget" is not a training run
 
 
 def training_flops(params, tokens):
@@ -90,8 +92,8 @@ class HardwarePlan:
     precision: str = "bf16"
 
     def __post_init__(self) -> None:
-        if not 0 < self.mfu <= 1:
-            raise InputError(f"--mfu must be a fraction in (0, 1], got {self.mfu:g} (40% is 0.4)")
+        if not MIN_MFU <= self.mfu <= 1:
+            raise InputError(f"--mfu must be a fraction from {MIN_MFU:g} to 1, got {self.mfu:g} (40% is 0.4)")
         if self.gpus < 1 or int(self.gpus) != self.gpus:
             raise InputError(f"--gpus must be a whole number >= 1, got {self.gpus}")
         if self.precision not in self.accelerator.peak_flops:
@@ -163,4 +165,11 @@ def budget_flops(
     if hardware is None:
         raise InputError(f"{given[0]} needs --gpu NAME and --mfu F to turn it into FLOPs")
     hours = gpu_hours if gpu_hours is not None else hardware.gpu_hours_for_usd(budget_usd)
-    return hardware.flops_for_gpu_hours(hours)
+    flops = hardware.flops_for_gpu_hours(hours)
+    lo, hi = RANGES["flops"]
+    if not lo <= flops <= hi:
+        raise InputError(
+            f"{given[0]} is {flops:.3g} FLOPs on {hardware.accelerator.name} at MFU {hardware.mfu:g}, "
+            f"outside the range scalecli plans for ({lo:g} to {hi:g} FLOPs)"
+        )
+    return flops

@@ -21,6 +21,7 @@ from scalecli.errors import InfeasibleError, InputError
 from scalecli.laws import BatchRule, Conditions
 from scalecli.numerics import argmin_unimodal, crossing
 from scalecli.presets import Preset
+from scalecli.units import RANGES
 
 SEARCH_SPAN = 70.0  # e-folds of N searched beyond the reachable size in target mode
 
@@ -127,7 +128,14 @@ def guard_extrapolation(preset: Preset, request: PlanRequest, result: Plan) -> N
 
 def plan(preset: Preset, request: PlanRequest, *, numeric: bool = False) -> Plan:
     """Solve one request with one preset. ``numeric=True`` skips the closed form (for tests)."""
-    result = _plan(preset, request, numeric)
+    try:
+        result = _plan(preset, request, numeric)
+    except (OverflowError, ZeroDivisionError, FloatingPointError):
+        raise InfeasibleError(
+            f"{preset.name}: the law's numbers overflow double precision for this request; "
+            "choose a budget or target closer to the range the law was fitted on"
+        ) from None
+    check_plausible(preset, result)
     result.recommended = preset.recommended
     guard_extrapolation(preset, request, result)
     return result
@@ -146,6 +154,32 @@ def _plan(preset: Preset, request: PlanRequest, numeric: bool) -> Plan:
     if preset.draws and not numeric:
         out.interval = draw_interval(preset, request, out)
     return out
+
+
+def check_plausible(preset: Preset, p: Plan) -> None:
+    """A plan outside the ranges scalecli accepts as input is refused (exit 3) with the reason:
+    at least one step of at least one token, sizes and FLOPs in range, a finite loss."""
+    lo_flops, hi_flops = RANGES["flops"]
+    lo_count, hi_count = RANGES["count"]
+    problems = []
+    if not ((math.isfinite(p.loss) and p.loss > 0) or (preset.is_frontier and math.isnan(p.loss))):
+        problems.append(f"its loss is not a positive finite number ({p.loss:g})")
+    if not lo_count <= p.params <= hi_count:
+        problems.append(f"it needs {p.params:.3g} params")
+    if not lo_count <= p.tokens <= hi_count:
+        problems.append(f"it trains on {p.tokens:.3g} tokens")
+    if not p.steps >= 1:
+        problems.append(f"it takes {p.steps:.3g} optimizer steps (at least one is needed)")
+    if not p.batch_tokens >= 1:
+        problems.append(f"its batch is {p.batch_tokens:.3g} tokens per step (at least one is needed)")
+    if not lo_flops <= p.total_flops <= hi_flops:
+        problems.append(f"it needs {p.total_flops:.3g} FLOPs")
+    if problems:
+        raise InfeasibleError(
+            f"{preset.name}: no plausible plan: {'; '.join(problems)} (scalecli plans for "
+            f"{lo_count:g} to {hi_count:.0e} params or tokens and {lo_flops:.0e} to {hi_flops:.0e} FLOPs); "
+            "loosen the caps, or choose another budget or target"
+        )
 
 
 INTERVAL_LEVEL = 0.9
@@ -442,10 +476,11 @@ class _Solver:
 
     # ----- the plan --------------------------------------------------------------------------
     def _guard(self, train: float) -> None:
-        if not math.isfinite(train) or train > 1e200:
+        limit = RANGES["flops"][1]
+        if not math.isfinite(train) or train > limit:
             raise InfeasibleError(
                 f"{self.preset.name}: reaching loss {self.request.target_loss:g} needs more than "
-                "1e200 FLOPs; raise the target"
+                f"{limit:.0e} FLOPs ({train:.3g}), beyond what scalecli plans for; raise the target"
             )
 
     def finish(self, params: float, train: float, binding: list[str], method: str) -> Plan:

@@ -176,7 +176,7 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
         key = str(unknown[0])
         raise InputError(f"{origin}: unknown key {key!r}{suggest(key, TOP_KEYS)}")
     family = data.get("family")
-    if family not in FAMILIES:
+    if not isinstance(family, str) or family not in FAMILIES:
         raise InputError(f"{origin}: 'family' must be one of {', '.join(FAMILIES)}, got {family!r}")
     name = data.get("name") or Path(path).stem or family
     if not isinstance(name, str):
@@ -192,6 +192,10 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
             law = FAMILIES[family](data["params"], name=name)
     except InputError as exc:
         raise InputError(f"{origin}: {exc}") from None
+    except (OverflowError, ZeroDivisionError, FloatingPointError):
+        raise InputError(
+            f"{origin}: the parameters overflow double precision in the law's closed forms; check the values"
+        ) from None
     batch = _parse_batch(data.get("batch"), origin)
     source = data.get("source") or {}
     if not isinstance(source, dict):

@@ -7,6 +7,7 @@ compute is 6·N·D FLOPs (REFERENCE §1.5, §2.5). All array methods are vectori
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -142,15 +143,35 @@ def power_law_optimum(coef_n: float, alpha: float, coef_d: float, beta: float):
     Returns (G, a, b, K_loss): x* = G·K^a, y* = K^b / G, and the reducible loss at the optimum
     K_loss·K^(-alpha·beta/(alpha+beta)).
     """
-    G = (alpha * coef_n / (beta * coef_d)) ** (1.0 / (alpha + beta))
-    a = beta / (alpha + beta)
-    b = alpha / (alpha + beta)
-    k_loss = coef_n * G ** (-alpha) + coef_d * G**beta
+    with np.errstate(all="ignore"):  # numpy floats: overflow gives inf, checked below
+        G = float(np.float64(alpha * coef_n / (beta * coef_d)) ** (1.0 / (alpha + beta)))
+        a = beta / (alpha + beta)
+        b = alpha / (alpha + beta)
+        k_loss = float(coef_n * np.float64(G) ** (-alpha) + coef_d * np.float64(G) ** beta)
+    if not (math.isfinite(G) and G > 0 and math.isfinite(k_loss) and k_loss > 0):
+        raise InputError(
+            "the parameters give no finite compute-optimal allocation (the prefactors and exponents "
+            "overflow double precision); check the values"
+        )
     return G, a, b, k_loss
 
 
+# Exponents scalecli accepts in a law: published ones lie between 0.03 and 2.5; beyond these the
+# closed forms overflow double precision (1/(alpha + beta) is a power).
+EXPONENT_RANGE = (1e-4, 20.0)
+
+
 def check_exponents(law: Law, *names: str) -> None:
-    for name in names:
-        value = law.params[name]
+    check_exponent_values(law, {name: law.params[name] for name in names})
+
+
+def check_exponent_values(law: Law, values: dict[str, float]) -> None:
+    lo, hi = EXPONENT_RANGE
+    for name, value in values.items():
         if not value > 0:
             raise InputError(f"{law.family} law {law.name!r}: exponent {name} must be > 0, got {value}")
+        if not lo <= value <= hi:
+            raise InputError(
+                f"{law.family} law {law.name!r}: exponent {name} = {value:g} is outside the range scalecli "
+                f"accepts ({lo:g} to {hi:g})"
+            )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from scalecli.errors import InputError
-from scalecli.laws.base import Conditions, Law, check_exponents
+from scalecli.laws.base import Conditions, Law, check_exponent_values, check_exponents
 from scalecli.numerics import root_increasing
 
 BATCH_AWARE = ("B_crit", "B_crit_exp_N", "B_crit_exp_D")
@@ -51,6 +51,7 @@ class DynamicsLaw(Law):
                     f"(got a={p['a']}, b={p['b']})"
                 )
             self.alpha, self.beta = spectral_to_exponents(p["a"], p["b"])
+            check_exponent_values(self, {"alpha = min(a - 1, 2b)": self.alpha, "beta = (a - 1)/b": self.beta})
         elif "alpha" in p and "beta" in p:
             check_exponents(self, "alpha", "beta")
             self.alpha, self.beta = p["alpha"], p["beta"]

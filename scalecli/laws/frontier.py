@@ -17,6 +17,7 @@ from scalecli.errors import InputError
 from scalecli.units import parse_number
 
 LAWS = ("params", "tokens", "batch_tokens", "min_steps", "loss")
+MAX_EXPONENT = 10.0  # published frontier exponents are below 1; larger ones overflow
 SETTINGS = ("compute_unit_flops", "min_compute_fraction", "steps_per_min_step")
 
 
@@ -47,10 +48,13 @@ class Frontier:
             entry = frontier[key]
             if not isinstance(entry, dict) or set(entry) != {"coef", "exponent"}:
                 raise InputError(f"frontier.{key}: needs exactly 'coef' and 'exponent'")
-            self.laws[key] = (
-                parse_number(entry["coef"], f"frontier.{key}.coef"),
-                parse_number(entry["exponent"], f"frontier.{key}.exponent", positive=False),
-            )
+            exponent = parse_number(entry["exponent"], f"frontier.{key}.exponent", positive=False)
+            if abs(exponent) > MAX_EXPONENT:
+                raise InputError(
+                    f"frontier.{key}.exponent = {exponent:g} is outside the range scalecli accepts "
+                    f"(-{MAX_EXPONENT:g} to {MAX_EXPONENT:g})"
+                )
+            self.laws[key] = (parse_number(entry["coef"], f"frontier.{key}.coef"), exponent)
         self.params = {
             f"{k}_{part}": v[i] for k, v in self.laws.items() for i, part in enumerate(("coef", "exponent"))
         }
