@@ -53,9 +53,10 @@ def load_plan_config(path: str | None) -> tuple[dict[str, Any], str | None]:
             raise InputError(f"config {path!r}: {key} must be true or false")
         if key == "law":
             if isinstance(value, str):
-                data[key] = [value]
+                value = [value]
             elif not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
                 raise InputError(f"config {path!r}: law must be a preset name or a list of them")
+            data[key] = [_beside(path, v) for v in value]
         elif key in ("gpu", "precision", "format"):
             if not isinstance(value, str):
                 raise InputError(f"config {path!r}: {key} must be text")
@@ -67,6 +68,15 @@ def load_plan_config(path: str | None) -> tuple[dict[str, Any], str | None]:
                 raise InputError(f"config {path!r}: {key} must be a number, got {value!r}")
             data[key] = str(value)  # parsed with the command-line values
     return data, str(path)
+
+
+def _beside(config_path: str, law: str) -> str:
+    """A law file named in a config file is relative to that file's folder, as in a spec."""
+    from scalecli.presets import looks_like_path
+
+    if looks_like_path(law) and not Path(law).is_absolute():
+        return str(Path(config_path).resolve().parent / law)
+    return law
 
 
 def merge(given: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:

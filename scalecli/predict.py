@@ -77,6 +77,11 @@ def predict(
         notes.append(f"no optimum to compare with: {exc}")
     if not law.law_sets_batch:
         notes.append(cond.batch.describe())
+    if unique_tokens is not None and not law.models_repeats:
+        notes.append(
+            f"{preset.name} does not model repeated data: --unique-tokens does not change this prediction "
+            "(use muennighoff2023 to value repeated epochs)"
+        )
     notes.append(loss_scale_note(preset))
     overhead = None if optimal is None else 100.0 * (values["train_flops"] / optimal - 1.0)
     lifetime: dict[str, float | None] = {}

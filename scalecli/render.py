@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from scalecli import textlayout as layout
 from scalecli.errors import InputError
 from scalecli.units import human_count, human_flops
 
@@ -74,17 +75,15 @@ def _csv_cell(value: Any) -> Any:
 
 
 def console(stderr: bool = False):
-    """A rich Console that honours NO_COLOR and plain pipes, at most 80 columns wide when piped."""
+    """A rich Console (for the progress bar on stderr) that honours NO_COLOR and plain pipes."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
     no_color = bool(os.environ.get("NO_COLOR")) or not stream.isatty()
-    width = None if stream.isatty() else 80
     return Console(
         file=stream,
         no_color=no_color,
         highlight=False,
-        width=width,
         color_system=None if no_color else "auto",
         soft_wrap=False,
     )
@@ -107,13 +106,8 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
     plans = payload["plans"]
     with_inference = any(p["inference_flops"] for p in plans)
     with_cost = any(p.get("gpu_hours") is not None for p in plans)
-    table = _table("Compute-optimal plan")
-    table.add_column("law", overflow="fold", max_width=22)
-    for col in ("params", "tokens", "D/N", "steps", "batch", "loss", "FLOPs"):
-        table.add_column(col, justify="right", no_wrap=True)
-    for p in plans:
-        flops = human_flops(p["total_flops"] if with_inference else p["train_flops"])
-        row = [
+    rows = [
+        (
             p["law"] + (" *" if p.get("recommended") and len(plans) > 1 else ""),
             human_count(p["params"]),
             human_count(p["tokens"]),
@@ -121,25 +115,20 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
             human_count(p["steps"]),
             human_count(p["batch_tokens"]),
             f"{p['loss']:.4g}",
-            flops,
-        ]
-        table.add_row(*row)
-    table.caption = "Sources: " + "; ".join(f"{k}: {v}" for k, v in sources.items())
-    if len(plans) > 1 and any(p.get("recommended") for p in plans):
-        table.caption = (
-            "* recommended: the law to use when you want one answer (scale plan --brief prints only it)\n"
-            + table.caption
+            human_flops(p["total_flops"] if with_inference else p["train_flops"]),
         )
-    table.caption_justify = "left"
-    out = console()
-    out.print(table)
+        for p in plans
+    ]
+    columns = ["law", "params", "tokens", "D/N", "steps", "batch", "loss", "FLOPs"]
+    lines = layout.table("Compute-optimal plan", columns, rows)
+    if len(plans) > 1 and any(p.get("recommended") for p in plans):
+        lines += layout.wrap(
+            "* recommended: the law to use when you want one answer (scale plan --brief prints only it)"
+        )
+    lines += layout.wrap("Sources: " + "; ".join(f"{k}: {v}" for k, v in sources.items()))
     if with_inference or with_cost:
-        extra = _table("Compute and cost")
-        extra.add_column("law", no_wrap=True)
-        for col in ("train", "inference", "total", "GPU-hours", "days", "USD"):
-            extra.add_column(col, justify="right", no_wrap=True)
-        for p in plans:
-            extra.add_row(
+        cost_rows = [
+            (
                 p["law"],
                 human_flops(p["train_flops"]),
                 human_flops(p["inference_flops"]),
@@ -148,48 +137,35 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
                 _fmt(p.get("days")),
                 human_count(p.get("cost_usd")),
             )
-        out.print(extra)
-    intervals = [p for p in plans if p.get("interval")]
-    for p in intervals:
-        iv = p["interval"]
-        level = int(round(iv["level"] * 100))
-        params, tokens, loss = iv["params"], iv["tokens"], iv["loss"]
-        out.print(
-            f"{p['law']}: {level}% interval params {human_count(params[0])}–{human_count(params[1])}, "
-            f"tokens {human_count(tokens[0])}–{human_count(tokens[1])}, loss {loss[0]:.4g}–{loss[1]:.4g}",
-            markup=False,
-        )
+            for p in plans
+        ]
+        cost_columns = ["law", "train", "inference", "total", "GPU-hours", "days", "USD"]
+        lines += [""] + layout.table("Compute and cost", cost_columns, cost_rows)
+    for p in plans:
+        iv = p.get("interval")
+        if iv:
+            level = int(round(iv["level"] * 100))
+            params, tokens, loss = iv["params"], iv["tokens"], iv["loss"]
+            lines += layout.wrap(
+                f"{p['law']}: {level}% interval params {human_count(params[0])}–{human_count(params[1])}, "
+                f"tokens {human_count(tokens[0])}–{human_count(tokens[1])}, loss {loss[0]:.4g}–{loss[1]:.4g}"
+            )
     for p in plans:
         comp = p.get("comparison")
         if comp:
-            out.print(
+            lines += layout.wrap(
                 f"{p['law']}: lifetime FLOPs {comp['total_flops_ratio']:.2%} of the compute-optimal model "
                 f"at the same loss ({human_count(comp['params'])} params on {human_count(comp['tokens'])} "
                 f"tokens, {human_flops(comp['total_flops'])} FLOPs with the same inference); "
-                f"params {comp['params_ratio']:.2%}, tokens {comp['tokens_ratio']:.2%}",
-                markup=False,
+                f"params {comp['params_ratio']:.2%}, tokens {comp['tokens_ratio']:.2%}"
             )
     for p in plans:
         if p["binding"]:
-            out.print(f"{p['law']}: binding constraints: {', '.join(p['binding'])}", markup=False)
-    out.print("Notes:")
-    for line in notes_block({p["law"]: p["notes"] for p in plans}):
-        out.print(line, markup=False)
-
-
-def _table(title: str, **kwargs):
-    """A compact table: no vertical rules, so eight columns fit in 80 characters."""
-    from rich import box
-    from rich.table import Table
-
-    return Table(
-        title=title,
-        title_justify="left",
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        **kwargs,
-    )
+            lines += layout.wrap(f"{p['law']}: binding constraints: {', '.join(p['binding'])}")
+    lines.append("Notes:")
+    for note in notes_block({p["law"]: p["notes"] for p in plans}):
+        lines += layout.wrap(note, subsequent="  ")
+    layout.write(lines)
 
 
 def _fmt(x: float | None) -> str:
@@ -197,13 +173,7 @@ def _fmt(x: float | None) -> str:
 
 
 def key_value_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
-
-    table = _table(title, show_header=False)
-    table.add_column("key", no_wrap=True, style="bold")
-    table.add_column("value")
-    for k, v in rows:
-        table.add_row(k, v)
-    console().print(table)
+    layout.write(layout.key_values(title, rows))
 
 
 def simple_table(
@@ -214,17 +184,13 @@ def simple_table(
     notes: Sequence[str] = (),
     text_columns: int = 1,
 ) -> None:
-    """Columns after the first ``text_columns`` are numbers, right-aligned."""
-
-    table = _table(title, caption=caption)
-    for i, col in enumerate(columns):
-        table.add_column(col, justify="left" if i < text_columns else "right", no_wrap=i == 0)
-    for row in rows:
-        table.add_row(*row)
-    out = console()
-    out.print(table)
+    """Columns after the first ``text_columns`` are numbers, right-aligned, never cut."""
+    lines = layout.table(title, columns, rows, text_columns)
+    if caption:
+        lines += layout.wrap(caption)
     for n in notes:
-        out.print(n if n.startswith("• ") else f"• {n}", markup=False)
+        lines += layout.wrap(n if n.startswith("• ") else f"• {n}", subsequent="  ")
+    layout.write(lines)
 
 
 # ----- fits ----------------------------------------------------------------------------------------

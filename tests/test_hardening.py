@@ -412,7 +412,10 @@ def test_progress_bar_only_on_a_terminal_after_a_second(monkeypatch, capsys):
 
     from scalecli import render
 
-    clock = iter([0.0, 0.5, 2.0, 2.1, 2.2, 2.3, 2.4])
+    import itertools
+
+    # rich's refresh thread reads the clock too: after the scripted times it stays at 3 s
+    clock = itertools.chain([0.0, 0.5, 2.0, 2.1, 2.2, 2.3, 2.4], itertools.repeat(3.0))
     monkeypatch.setattr(time, "monotonic", lambda: next(clock))
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     progress = render.progress_callback("bootstrap")

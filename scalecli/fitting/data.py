@@ -19,7 +19,7 @@ import numpy as np
 
 from scalecli.errors import InputError
 from scalecli.laws.base import suggest
-from scalecli.units import parse_number
+from scalecli.units import RANGES, parse_number
 
 ROLES = ("params", "tokens", "flops", "steps", "batch_tokens", "loss")
 COMMON_NAMES = {
@@ -42,8 +42,18 @@ COMMON_NAMES = {
     "loss": ["loss", "l", "final loss", "val loss", "validation loss", "eval loss", "test loss"],
 }
 MAX_CSV_BYTES = 200_000_000
+MAX_ROWS = 1_000_000  # data rows of a CSV; a fit's time grows with rows (benchmarks/fit_memory.py)
+# Plausible values per role (the ranges scalecli plans for, units.RANGES): a value outside is a
+# data error reported with its line, not an overflow deep in a fit.
+VALUE_RANGES = {
+    "params": RANGES["count"],
+    "tokens": RANGES["count"],
+    "steps": RANGES["count"],
+    "batch_tokens": RANGES["count"],
+    "flops": RANGES["flops"],
+    "loss": RANGES["loss"],
+}
 MAX_LISTED = 8
-_FILTER = re.compile(r"^\s*([A-Za-z_][\w .\-]*?)\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$")
 
 
 def normalise(header: str) -> str:
@@ -79,28 +89,40 @@ class RunTable:
 
 
 # ----- reading the file --------------------------------------------------------------------------
-def _read_csv(path: str, what: str) -> tuple[list[str], list[tuple[int, list[str]]], str]:
+@dataclass
+class _Csv:
+    """A CSV read in one pass: its header, and for the columns asked for, their cells."""
+
+    header: list[str]
+    lines: np.ndarray
+    cells: dict[int, list[str]]  # column index -> stripped cell text, one per data row
+    digest: str
+
+
+def _records(path: str, what: str):
+    """(digest, header, iterator of (line, record)) for a bounded, UTF-8 CSV file."""
     from scalecli.files import decode_text, read_bytes
 
     data = read_bytes(path, what, MAX_CSV_BYTES)  # read once: text and hash
     digest = hashlib.sha256(data).hexdigest()
     text = decode_text(data, path, what)
-    rows: list[tuple[int, list[str]]] = []
-    header: list[str] | None = None
+    del data
     reader = csv.reader(io.StringIO(text))
-    try:
-        for record in reader:
-            line = reader.line_num
-            if not record or all(not c.strip() for c in record) or record[0].lstrip().startswith("#"):
-                continue
-            if header is None:
-                header = [c.strip() for c in record]
-                continue
-            rows.append((line, record))
-    except csv.Error as exc:
-        raise InputError(f"{what} {path!r}: malformed CSV at line {reader.line_num}: {exc}") from None
-    if header is None:
+
+    def rows():
+        try:
+            for record in reader:
+                if not record or all(not c.strip() for c in record) or record[0].lstrip().startswith("#"):
+                    continue
+                yield reader.line_num, record
+        except csv.Error as exc:
+            raise InputError(f"{what} {path!r}: malformed CSV at line {reader.line_num}: {exc}") from None
+
+    stream = rows()
+    first = next(stream, None)
+    if first is None:
         raise InputError(f"{what} {path!r} is empty: expected a header row and one row per run")
+    header = [c.strip() for c in first[1]]
     seen: dict[str, int] = {}
     for i, name in enumerate(header):
         key = normalise(name)
@@ -112,48 +134,102 @@ def _read_csv(path: str, what: str) -> tuple[list[str], list[tuple[int, list[str
                 "rename one"
             )
         seen[key] = i
-    if not rows:
-        raise InputError(f"{what} {path!r} has a header but no data rows")
-    for line, record in rows:
+    return digest, header, stream
+
+
+def _read_csv(path: str, what: str, wanted=None, extra=None) -> _Csv:
+    """One pass over ``path``: keep the cells of the columns ``wanted(header)`` names.
+
+    ``extra`` (from a join) maps a row to more cells, appended after the file's own columns.
+    At most MAX_ROWS data rows; a row with the wrong number of fields is an error.
+    """
+    digest, header, stream = _records(path, what)
+    full_header = header + (extra.columns if extra else [])
+    keep = sorted(wanted(full_header)) if wanted else list(range(len(full_header)))
+    own = [i for i in keep if i < len(header)]
+    joined = [i - len(header) for i in keep if i >= len(header)]
+    cells: dict[int, list[str]] = {i: [] for i in keep}
+    lines: list[int] = []
+    for line, record in stream:
+        if len(lines) >= MAX_ROWS:
+            raise InputError(
+                f"{what} {path!r} has more than {MAX_ROWS:,} data rows, the limit; average or subsample "
+                "the runs (e.g. every 10th checkpoint) first"
+            )
         if len(record) != len(header):
             raise InputError(
                 f"{what} {path!r}: line {line} has {len(record)} fields, the header has {len(header)}"
             )
-    return header, rows, digest
+        for i in own:
+            cells[i].append(record[i].strip())
+        if extra:
+            more = extra.lookup(line, record)
+            for j in joined:
+                cells[len(header) + j].append(more[j].strip())
+        lines.append(line)
+    if not lines:
+        raise InputError(f"{what} {path!r} has a header but no data rows")
+    if extra:
+        extra.check()
+    return _Csv(full_header, np.array(lines, dtype=np.int64), cells, digest)
 
 
-def _join(header, rows, join_path: str):
-    """Add the columns of ``join_path``, matched on the columns the two files share."""
-    j_header, j_rows, _ = _read_csv(join_path, "join file")
-    shared = [h for h in j_header if normalise(h) in {normalise(x) for x in header}]
-    if not shared:
-        raise InputError(f"join file {join_path!r} shares no column with the data; nothing to join on")
-    main_idx = [[normalise(x) for x in header].index(normalise(h)) for h in shared]
-    join_idx = [j_header.index(h) for h in shared]
-    extra = [i for i, h in enumerate(j_header) if h not in shared]
-    table: dict[tuple[str, ...], list[str]] = {}
-    for line, rec in j_rows:
-        key = tuple(rec[i].strip() for i in join_idx)
-        if key in table:
-            raise InputError(f"join file {join_path!r}: line {line} repeats key {', '.join(key)}")
-        table[key] = [rec[i] for i in extra]
-    out = []
-    missing = []
-    for line, rec in rows:
-        key = tuple(rec[i].strip() for i in main_idx)
-        if key not in table:
-            missing.append(f"line {line} ({', '.join(key)})")
-            continue
-        out.append((line, rec + table[key]))
-    if missing:
-        raise InputError(f"join file {join_path!r} has no row for {_listing(missing)}")
-    return header + [j_header[i] for i in extra], out
+class _Join:
+    """The columns of a second CSV, matched on the columns it shares with the data."""
+
+    def __init__(self, join_path: str, header: list[str]) -> None:
+        table = _read_csv(join_path, "join file")
+        keys = {normalise(x) for x in header}
+        shared = [h for h in table.header if normalise(h) in keys]
+        if not shared:
+            raise InputError(f"join file {join_path!r} shares no column with the data; nothing to join on")
+        self.path = join_path
+        self.main_idx = [[normalise(x) for x in header].index(normalise(h)) for h in shared]
+        join_idx = [table.header.index(h) for h in shared]
+        extra = [i for i, h in enumerate(table.header) if h not in shared]
+        self.columns = [table.header[i] for i in extra]
+        self.rows: dict[tuple[str, ...], list[str]] = {}
+        for k, line in enumerate(table.lines):
+            key = tuple(table.cells[i][k] for i in join_idx)
+            if key in self.rows:
+                raise InputError(f"join file {join_path!r}: line {line} repeats key {', '.join(key)}")
+            self.rows[key] = [table.cells[i][k] for i in extra]
+        self.missing: list[str] = []
+        self.blank = [""] * len(extra)
+
+    def lookup(self, line: int, record: list[str]) -> list[str]:
+        key = tuple(record[i].strip() for i in self.main_idx)
+        found = self.rows.get(key)
+        if found is None:
+            self.missing.append(f"line {line} ({', '.join(key)})")
+            return self.blank
+        return found
+
+    def check(self) -> None:
+        if self.missing:
+            raise InputError(f"join file {self.path!r} has no row for {_listing(self.missing)}")
 
 
 def _listing(items: list[str]) -> str:
     shown = "; ".join(items[:MAX_LISTED])
     more = len(items) - MAX_LISTED
     return shown + (f"; and {more} more" if more > 0 else "")
+
+
+def _numbers(cells: list[str], scale: float) -> np.ndarray:
+    """Cells to floats: numpy's parser for plain numbers, the one number parser (70B, 1.4T) for
+    the rest; an empty or unreadable cell is nan (reported with its line when the row is used)."""
+    try:
+        return np.array(cells, dtype=float) * scale
+    except ValueError:
+        out = np.full(len(cells), np.nan)
+        for i, cell in enumerate(cells):
+            if cell:
+                try:
+                    out[i] = parse_number(cell, "cell", positive=False) * scale
+                except InputError:
+                    pass
+        return out
 
 
 # ----- columns -----------------------------------------------------------------------------------
@@ -245,30 +321,38 @@ class Condition:
             }[self.op] & np.isfinite(x)
 
 
+MAX_EXPRESSION = 1_000  # characters in one --where or --holdout expression
+_OPERATOR = re.compile(r"<=|>=|==|!=|<|>")
+_NAME = re.compile(r"[A-Za-z_][\w .\-]*")
+_NUMERIC = re.compile(r"^[+-]?(\d[\d_]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?[KMBGTPkmbgtp]?$")
+
+
 def parse_filter(expr: str, flag: str = "--where") -> list[Condition]:
     """'loss<4.5', 'flops>=1e21 and params<1B', 'label=="Cosine decay"' -> conditions (all hold).
 
     Numbers compare numerically; a quoted or non-numeric value compares text with == or !=.
+    Parsing is one linear scan per condition, and an expression is at most MAX_EXPRESSION long.
     """
+    if len(expr) > MAX_EXPRESSION:
+        raise InputError(
+            f"{flag}: the expression is {len(expr):,} characters; the limit is {MAX_EXPRESSION:,}"
+        )
     conditions = []
     for part in re.split(r"\s+and\s+", expr.strip()):
-        match = _FILTER.match(part)
-        if not match:
+        match = _OPERATOR.search(part)
+        name = part[: match.start()].strip() if match else ""
+        if match is None or not _NAME.fullmatch(name) or not part[match.end() :].strip():
             raise InputError(f'{flag}: cannot read {part!r}; write NAME OP VALUE, e.g. "loss<4.5"')
-        name, op, value = match.groups()
+        op, value = match.group(), part[match.end() :].strip()
         quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "'\""
         parsed: float | str
-        try:
-            if quoted:
-                raise InputError("text")
-            parsed = parse_number(value, f"{flag} value", positive=False)
-        except InputError:
-            if op not in ("==", "!="):
-                raise InputError(
-                    f"{flag}: {part!r} compares text with {op}; text takes == or != only"
-                ) from None
+        if not quoted and _NUMERIC.match(value):
+            parsed = parse_number(value, f"{flag} {part!r}: the value", positive=False)
+        elif op in ("==", "!="):
             parsed = value[1:-1] if quoted else value
-        conditions.append(Condition(name.strip(), op, parsed, part))
+        else:
+            raise InputError(f"{flag}: {part!r} compares text with {op}; text takes == or != only")
+        conditions.append(Condition(name, op, parsed, part))
     return conditions
 
 
@@ -280,74 +364,80 @@ def read_runs(
     where: list[str] | tuple[str, ...] = (),
     join: str | None = None,
 ) -> RunTable:
-    """Read, match, filter and validate a CSV of runs. Every bad row is reported by line number."""
-    header, rows, digest = _read_csv(path, "data file")
-    if join:
-        header, rows = _join(header, rows, join)
-    mapping = match_columns(header, columns or {})
-    lines = np.array([line for line, _ in rows], dtype=int)
+    """Read, match, filter and validate a CSV of runs. Every bad row is reported by line number.
 
-    def column(idx: int, scale: float) -> tuple[np.ndarray, list[str]]:
-        raw = [rec[idx].strip() for _, rec in rows]
-        values = np.full(len(raw), np.nan)
-        for i, cell in enumerate(raw):
-            if cell:
-                try:
-                    values[i] = parse_number(cell, "cell", positive=False) * scale
-                except InputError:
-                    values[i] = np.nan
-        return values, raw
-
-    values: dict[str, np.ndarray] = {}
-    raw_cells: dict[str, list[str]] = {}
-    for role, (idx, scale, _) in mapping.items():
-        values[role], raw_cells[role] = column(idx, scale)
-
+    The file is read in one pass, keeping only the columns the roles and filters use."""
     conditions = [c for expr in where for c in parse_filter(expr)]
-    keep = np.ones(len(rows), dtype=bool)
-    for cond in conditions:
+    plan: dict[str, object] = {}
+
+    def wanted(header: list[str]) -> set[int]:
+        mapping = match_columns(header, columns or {})
+        plan["mapping"] = mapping
+        plan["filters"] = [
+            _resolve(header, c.name, "--where")
+            if c.is_text or c.name not in ROLES or c.name not in mapping
+            else None
+            for c in conditions
+        ]
+        return {idx for idx, _, _ in mapping.values()} | {f[0] for f in plan["filters"] if f is not None}
+
+    extra = None
+    if join:
+        digest, header, _ = _records(path, "data file")
+        extra = _Join(join, header)
+    table = _read_csv(path, "data file", wanted, extra)
+    mapping: dict[str, tuple[int, float, str]] = plan["mapping"]  # type: ignore[assignment]
+    values = {role: _numbers(table.cells[idx], scale) for role, (idx, scale, _) in mapping.items()}
+    raw_cells = {role: table.cells[idx] for role, (idx, _, _) in mapping.items()}
+
+    keep = np.ones(len(table.lines), dtype=bool)
+    for cond, resolved in zip(conditions, plan["filters"], strict=True):  # type: ignore[call-overload]
         if cond.is_text:
-            idx, _ = _resolve(header, cond.name, "--where")
-            keep &= cond.test_text([rec[idx] for _, rec in rows])
+            keep &= cond.test_text(table.cells[resolved[0]])
             continue
-        if cond.name in ROLES and cond.name in values:
+        if resolved is None:
             x = values[cond.name]
-        elif cond.name in ROLES and cond.name == "tokens" and "flops" in values and "params" in values:
+        elif cond.name == "tokens" and "flops" in values and "params" in values and "tokens" not in mapping:
             x = values["flops"] / (6.0 * values["params"])
         else:
-            idx, scale = _resolve(header, cond.name, "--where")
-            x, _ = column(idx, scale)
+            x = _numbers(table.cells[resolved[0]], resolved[1])
         keep &= cond.test(x)
     if not keep.any():
         raise InputError(f"data file {path!r}: no rows pass --where {' and '.join(where)}")
 
     problems = []
-    for i in np.flatnonzero(keep):
-        for role in values:
-            v = values[role][i]
+    count = 0
+    for role, v in values.items():
+        lo, hi = VALUE_RANGES.get(role, (0.0, math.inf))
+        bad = keep & ~((v > 0) & (v >= lo) & (v <= hi))
+        count += int(np.count_nonzero(bad))
+        label = f"{role} ({mapping[role][2]})"
+        for i in np.flatnonzero(bad)[: MAX_LISTED + 1]:
             cell = raw_cells[role][i]
-            label = f"{role} ({mapping[role][2]})"
+            where_ = f"line {table.lines[i]}: {label}"
             if not cell:
-                problems.append(f"line {lines[i]}: {label} is empty")
-            elif not math.isfinite(v):
-                problems.append(f"line {lines[i]}: {label} {cell!r} is not a finite number")
-            elif v <= 0:
-                problems.append(f"line {lines[i]}: {label} {cell!r} is not positive")
+                problems.append(f"{where_} is empty")
+            elif not math.isfinite(v[i]):
+                problems.append(f"{where_} {cell!r} is not a finite number")
+            elif v[i] <= 0:
+                problems.append(f"{where_} {cell!r} is not positive")
+            else:
+                problems.append(f"{where_} {cell!r} is outside the range scalecli accepts ({lo:g} to {hi:g})")
     if problems:
         raise InputError(
-            f"data file {path!r}: {len(problems)} bad value(s): {_listing(problems)} "
+            f"data file {path!r}: {count} bad value(s): {_listing(problems)} "
             "(fix them, or leave the rows out with --where)"
         )
-    table = RunTable(
+    out = RunTable(
         path=str(path),
-        sha256=digest,
+        sha256=table.digest,
         columns={role: desc for role, (_, _, desc) in mapping.items()},
-        lines=lines[keep],
+        lines=table.lines[keep],
         values={k: v[keep] for k, v in values.items()},
-        rows_read=len(rows),
+        rows_read=len(table.lines),
         filters=list(where),
     )
-    return derive(table)
+    return derive(out)
 
 
 def derive(table: RunTable) -> RunTable:
