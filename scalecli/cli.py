@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import sys
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Optional
 
 # The arrays here are small: BLAS worker threads only add overhead (3x slower fits measured
 # with one other busy process, benchmarks/fit.py). Set before numpy is first imported.
@@ -16,42 +18,37 @@ import typer  # noqa: E402
 
 from scalecli import __version__  # noqa: E402
 from scalecli.errors import ExitStatus, InputError, ScaleError  # noqa: E402
-from scalecli.units import parse_number, parse_quantity  # noqa: E402
 
 app = typer.Typer(
     name="scale",
-    help="Plan ML compute budgets under published scaling laws.\n\nExample: scale plan --flops 1e23",
+    help="Plan ML compute budgets under published scaling laws.\n\nExample:\n\n\b\n  scale plan --flops 1e23",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 presets_app = typer.Typer(
-    help="List the shipped presets, or show one.\n\n"
-    "Examples:\n  scale presets\n  scale presets show hoffmann2022",
+    help="List the shipped presets, or show one.\n\nExamples:\n\n\b\n"
+    "  scale presets\n  scale presets show hoffmann2022",
     invoke_without_command=True,
 )
 app.add_typer(presets_app, name="presets")
 
-FORMAT_HELP = "Output format: table, json, yaml or csv."
+FORMAT_HELP = "Output format: table (default), json, yaml or csv."
 
 
-KINDS = {
-    "--flops": "flops",
-    "--flops-from": "flops",
-    "--flops-to": "flops",
-    "--target-loss": "loss",
-    "--gpu-hours": "hours",
-    "--budget-usd": "usd",
-    "--usd-per-gpu-hour": "usd",
-}
+def _complete_format(incomplete: str) -> list[str]:
+    return [f for f in ("table", "json", "yaml", "csv") if f.startswith(incomplete.lower())]
 
 
-def _num(value: str | None, what: str, *, allow_zero: bool = False) -> float | None:
-    """A number from the command line, within the plausible range of its kind (units.RANGES)."""
-    if value is None:
-        return None
-    return parse_quantity(value, what, KINDS.get(what, "count"), allow_zero=allow_zero)
+def _format(fmt: str | None, command: str) -> str:
+    """--format, else scale.yaml's format, else table."""
+    from scalecli import config, render
+
+    if fmt is None:
+        fmt = config.load(None, command)[0].get("format") or "table"
+    return render.check_format(fmt)
 
 
 def _version(value: bool) -> None:
@@ -69,7 +66,10 @@ def _root(
 ) -> None:
     """Plan ML compute budgets under published scaling laws.
 
-    Example: scale plan --flops 1e23
+    Example:
+
+    \b
+      scale plan --flops 1e23
     """
 
 
@@ -108,84 +108,134 @@ def _outputs(force: bool, **paths: str | None):
     return outputs
 
 
-def _hardware(gpu, mfu, gpus, usd_per_gpu_hour, precision):
+# ----- commands built from the one table of options (options.py) ---------------------------------
+def _complete_law(incomplete: str) -> list[str]:
+    from scalecli import presets
+
+    names = presets.shipped_names() + list(presets._alias_map())
+    return [n for n in names if n.startswith(incomplete)]
+
+
+def _complete_gpu(incomplete: str) -> list[str]:
     from scalecli import compute
 
-    if gpu is None:
-        given = [n for n, v in (("--mfu", mfu), ("--usd-per-gpu-hour", usd_per_gpu_hour)) if v is not None]
-        if given:
-            raise InputError(f"{given[0]} needs --gpu NAME (see 'scale hardware')")
-        return None
-    if mfu is None:
-        raise InputError("--gpu needs --mfu F, the fraction of peak FLOP/s you sustain (e.g. 0.4)")
-    return compute.HardwarePlan(
-        accelerator=compute.find_accelerator(gpu),
-        mfu=parse_number(mfu, "--mfu"),
-        gpus=gpus,
-        usd_per_gpu_hour=_num(usd_per_gpu_hour, "--usd-per-gpu-hour"),
-        precision=precision,
+    return [n for n in compute.hardware() if n.lower().startswith(incomplete.lower())]
+
+
+def _typer_parameter(option) -> inspect.Parameter:
+    """A typer option from a row of options.OPTIONS (values arrive as text; options.parse_value
+    reads them, so the command line, scale.yaml and a spec share one parser)."""
+    kwargs: dict[str, Any] = {"help": option.help}
+    if option.metavar:
+        kwargs["metavar"] = option.metavar
+    if option.kind == "flag":
+        default, annotation = typer.Option(False, option.flag, **kwargs), bool
+    elif option.kind == "laws":
+        default = typer.Option(None, option.flag, autocompletion=_complete_law, **kwargs)
+        annotation = Optional[list[str]]  # noqa: UP045 - typer reads the annotation at run time
+    else:
+        if option.choices:
+            choices = option.choices
+            kwargs["autocompletion"] = lambda incomplete: [c for c in choices if c.startswith(incomplete)]
+        elif option.name in ("gpu", "serve_gpu"):
+            kwargs["autocompletion"] = _complete_gpu
+        default, annotation = typer.Option(None, option.flag, **kwargs), Optional[str]  # noqa: UP045
+    return inspect.Parameter(
+        option.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
     )
 
 
-def _load_laws(laws: list[str] | None):
-    from scalecli import presets
+def _options_command(name: str, body, doc: str, short: str, extra: Sequence[inspect.Parameter] = ()):
+    """Register command ``name`` with the options of options.for_command(name) plus ``extra``;
+    ``body(values, raw)`` gets the parsed values (command line over scale.yaml)."""
+    from scalecli import options
 
-    return [presets.load(spec) for spec in laws] if laws else presets.default_presets()
+    table = options.for_command(name)
+    extra_params = [
+        *extra,
+        inspect.Parameter(
+            "config",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(
+                None, "--config", metavar="FILE", help="Defaults from this YAML file (else ./scale.yaml)."
+            ),
+            annotation=Optional[str],  # noqa: UP045
+        ),
+    ]
+
+    def command(**raw: Any) -> None:
+        from scalecli import config
+
+        given = {}
+        for option in table:
+            value = raw.get(option.name)
+            if value is None or value is False or value == []:
+                continue
+            given[option.name] = options.parse_value(option, value, option.flag)
+        settings, path = config.load(raw.get("config"), name)
+        values = config.merge(given, settings)
+        values.setdefault("format", "table")
+        if path:
+            values["_config"] = path
+        body(values, raw)
+
+    command.__signature__ = inspect.Signature([*(_typer_parameter(o) for o in table), *extra_params])  # type: ignore[attr-defined]
+    command.__doc__ = doc
+    command.__name__ = name
+    app.command(name, short_help=short)(command)
 
 
-@app.command()
-def plan(
-    flops: str | None = typer.Option(
-        None, "--flops", help="Training compute budget in FLOPs (e.g. 1e23): minimise loss."
-    ),
-    target_loss: str | None = typer.Option(
-        None, "--target-loss", help="Reach this loss at the least compute."
-    ),
-    law: list[str] | None = typer.Option(
-        None, "--law", help="Preset name or YAML file (repeatable). Default: the default presets."
-    ),
-    inference_tokens: str | None = typer.Option(
-        None, "--inference-tokens", help="Lifetime inference tokens, 2·N FLOPs each."
-    ),
-    max_params: str | None = typer.Option(None, "--max-params", help="Cap on parameters (e.g. 70B)."),
-    max_tokens: str | None = typer.Option(None, "--max-tokens", help="Cap on training tokens."),
-    max_steps: str | None = typer.Option(None, "--max-steps", help="Cap on optimizer steps."),
-    unique_tokens: str | None = typer.Option(
-        None, "--unique-tokens", help="Unique data available; tokens beyond it are repeated epochs."
-    ),
-    allow_repeats: bool = typer.Option(
-        False, "--allow-repeats", help="Let laws without a repeated-data model train past --unique-tokens."
-    ),
-    batch_tokens: str | None = typer.Option(
-        None, "--batch-tokens", help="Tokens per optimizer step (default: the preset's batch rule)."
-    ),
-    gpu: str | None = typer.Option(None, "--gpu", help="Accelerator (see 'scale hardware'), e.g. H100."),
-    mfu: str | None = typer.Option(None, "--mfu", help="Model FLOPs utilisation, a fraction (0.4 = 40%)."),
-    gpus: int | None = typer.Option(None, "--gpus", help="Number of accelerators (sets wall-clock days)."),
-    usd_per_gpu_hour: str | None = typer.Option(None, "--usd-per-gpu-hour", help="Price of one GPU-hour."),
-    precision: str | None = typer.Option(None, "--precision", help="Peak to use: bf16 (default) or fp8."),
-    gpu_hours: str | None = typer.Option(
-        None, "--gpu-hours", help="Budget in GPU-hours instead of --flops (with --gpu, --mfu)."
-    ),
-    budget_usd: str | None = typer.Option(
-        None, "--budget-usd", help="Budget in dollars (with --gpu, --mfu, --usd-per-gpu-hour)."
-    ),
-    strict: bool = typer.Option(
-        False, "--strict", help="A budget outside the fitted compute range is exit 3."
-    ),
-    config: str | None = typer.Option(
-        None, "--config", help="Defaults from this YAML file (else ./scale.yaml)."
-    ),
-    brief: bool = typer.Option(
-        False, "--brief", help="Only the recommended law's plan (or, with --law, the first law's)."
-    ),
-    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP + " Default: table."),
-) -> None:
+def _flag(name: str, help: str, default: bool = False) -> inspect.Parameter:
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(default, "--" + name.replace("_", "-"), help=help),
+        annotation=bool,
+    )
+
+
+def _text(name: str, metavar: str, help: str) -> inspect.Parameter:
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(None, "--" + name.replace("_", "-"), metavar=metavar, help=help),
+        annotation=Optional[str],  # noqa: UP045
+    )
+
+
+def _plan(values: dict[str, Any], raw: dict[str, Any]) -> None:
+    from scalecli import app as application
+    from scalecli import render
+
+    hardware = application.make_hardware(values)
+    request = application.plan_request(values, hardware)
+    loaded = application.load_laws(values.get("law"))
+    plans = [
+        p.to_dict() for p in application.plan_all(loaded, request, hardware, brief=raw.get("brief", False))
+    ]
+    request_dict = {k: v for k, v in vars(request).items() if v not in (None, False)}
+    request_dict["laws"] = [p["law"] for p in plans]
+    if hardware is not None:
+        request_dict["hardware"] = {**hardware.train.describe(), "serve": hardware.serve.describe()}
+    if values.get("_config"):
+        request_dict["config"] = values["_config"]
+    payload = {"scalecli_version": __version__, "request": request_dict, "plans": plans}
+    sources = {p.name: p.source_line() for p in loaded if p.name in request_dict["laws"]}
+    _emit(payload, values["format"], lambda: render.plan_table(payload, sources), plans)
+
+
+_options_command(
+    "plan",
+    _plan,
     """Solve for the compute-optimal model size, tokens, steps and loss.
 
-    Options not given fall back to scale.yaml in the working directory (or --config FILE).
+    Exactly one objective: --flops, --target-loss, or a budget as --gpu-hours, --budget-usd or
+    --days (with --gpus). Options not given fall back to scale.yaml in the working directory (or
+    --config FILE).
 
     Examples:
+
+    \b
       scale plan --flops 1e23
       scale plan --flops 1e23 --brief
       scale plan --flops 1e23 --law besiroglu2024 --format json
@@ -193,185 +243,98 @@ def plan(
       scale plan --target-loss 1.947 --inference-tokens 2T --law besiroglu2024
       scale plan --flops 1e22 --unique-tokens 25B --law muennighoff2023
       scale plan --gpu-hours 1M --gpu H100 --mfu 0.4 --usd-per-gpu-hour 2.5
-    """
-    from scalecli import compute, planner, render
-    from scalecli.config import load_plan_config, merge
+      scale plan --days 30 --gpus 1024 --gpu H100 --mfu 0.4
+    """,
+    "Compute-optimal model size, tokens, steps and loss.",
+    extra=[_flag("brief", "Only the recommended law's plan (or, with --law, the first law's).")],
+)
 
-    given = dict(
-        flops=flops,
-        target_loss=target_loss,
-        law=law,
-        inference_tokens=inference_tokens,
-        max_params=max_params,
-        max_tokens=max_tokens,
-        max_steps=max_steps,
-        unique_tokens=unique_tokens,
-        allow_repeats=allow_repeats,
-        batch_tokens=batch_tokens,
-        gpu=gpu,
-        mfu=mfu,
-        gpus=gpus,
-        usd_per_gpu_hour=usd_per_gpu_hour,
-        precision=precision,
-        gpu_hours=gpu_hours,
-        budget_usd=budget_usd,
-        strict=strict,
-        format=fmt,
-    )
-    settings, config_path = load_plan_config(config)
-    o = merge(given, settings)
-    fmt = render.check_format(o["format"] or "table")
-    law = o["law"]
-    hardware = _hardware(
-        o["gpu"],
-        o["mfu"],
-        1 if o["gpus"] is None else o["gpus"],
-        o["usd_per_gpu_hour"],
-        o["precision"] or "bf16",
-    )
-    budget = compute.budget_flops(
-        _num(o["flops"], "--flops"),
-        _num(o["gpu_hours"], "--gpu-hours"),
-        _num(o["budget_usd"], "--budget-usd"),
-        hardware,
-    )
-    request = planner.PlanRequest(
-        flops=budget,
-        target_loss=_num(o["target_loss"], "--target-loss"),
-        inference_tokens=_num(o["inference_tokens"], "--inference-tokens", allow_zero=True) or 0.0,
-        max_params=_num(o["max_params"], "--max-params"),
-        max_tokens=_num(o["max_tokens"], "--max-tokens"),
-        max_steps=_num(o["max_steps"], "--max-steps"),
-        unique_tokens=_num(o["unique_tokens"], "--unique-tokens"),
-        batch_tokens=_num(o["batch_tokens"], "--batch-tokens"),
-        allow_repeats=bool(o["allow_repeats"]),
-        strict=bool(o["strict"]),
-    )
-    loaded = _load_laws(law)
-    if brief:
-        loaded = [next((p for p in loaded if p.recommended), loaded[0])]
-    plans = []
-    for preset in loaded:
-        result = planner.plan(preset, request)
-        if hardware is not None:
-            result.add_costs(hardware)
-        plans.append(result.to_dict())
-    request_dict = {k: v for k, v in vars(request).items() if v not in (None, False)}
-    request_dict["laws"] = [p.name for p in loaded]
-    if hardware is not None:
-        request_dict.update(
-            gpu=hardware.accelerator.name,
-            mfu=hardware.mfu,
-            gpus=hardware.gpus,
-            usd_per_gpu_hour=hardware.usd_per_gpu_hour,
-            precision=hardware.precision,
+
+def _predict(values: dict[str, Any], raw: dict[str, Any]) -> None:
+    from scalecli import app as application
+    from scalecli import render
+    from scalecli.units import human_count, human_flops
+
+    hardware = application.make_hardware(values)
+    preds = [
+        p.to_dict()
+        for p in application.predict_all(application.load_laws(values.get("law")), values, hardware)
+    ]
+    payload = {"scalecli_version": __version__, "predictions": preds}
+    with_inference = bool(values.get("inference_tokens"))
+
+    def table() -> None:
+        rows = []
+        for p in preds:
+            overhead = "-" if p["overhead_pct"] is None else f"{p['overhead_pct']:+.1f}%"
+            if with_inference:
+                extra = "-" if p["lifetime_overhead_pct"] is None else f"{p['lifetime_overhead_pct']:+.1f}%"
+                rows.append(
+                    (p["law"], human_count(p["params"]), human_count(p["tokens"]), f"{p['loss']:.4g}",
+                     human_flops(p["train_flops"]), overhead, human_flops(p["lifetime_flops"]), extra)
+                )  # fmt: skip
+            else:
+                optimal = human_flops(p["optimal_train_flops"])
+                rows.append(
+                    (p["law"], human_count(p["params"]), human_count(p["tokens"]), human_count(p["steps"]),
+                     f"{p['loss']:.4g}", human_flops(p["train_flops"]), optimal, overhead)
+                )  # fmt: skip
+        if with_inference:
+            columns = ["law", "params", "tokens", "loss", "train", "extra", "lifetime", "extra"]
+            notes_extra = ["extra: FLOPs above the optimum that reaches the same loss (training, lifetime)"]
+        else:
+            columns = ["law", "params", "tokens", "steps", "loss", "FLOPs", "optimal", "overhead"]
+            notes_extra = []
+        render.simple_table(
+            "Prediction",
+            columns,
+            rows,
+            notes=render.notes_block({p["law"]: p["notes"] for p in preds}) + notes_extra,
         )
-    if config_path:
-        request_dict["config"] = config_path
-    payload = {"scalecli_version": __version__, "request": request_dict, "plans": plans}
-    sources = {p.name: p.source_line() for p in loaded}
-    _emit(payload, fmt, lambda: render.plan_table(payload, sources), plans)
+        if hardware is not None:
+            render.cost_table(preds)
+
+    _emit(payload, values["format"], table, preds)
 
 
-@app.command()
-def predict(
-    params: str = typer.Option(..., "--params", help="Model size N (e.g. 70B)."),
-    tokens: str | None = typer.Option(None, "--tokens", help="Training tokens D (e.g. 1.4T)."),
-    steps: str | None = typer.Option(None, "--steps", help="Optimizer steps (instead of --tokens)."),
-    batch_tokens: str | None = typer.Option(None, "--batch-tokens", help="Tokens per step (with --steps)."),
-    unique_tokens: str | None = typer.Option(
-        None, "--unique-tokens", help="Unique data, for laws that model repeats."
-    ),
-    inference_tokens: str | None = typer.Option(
-        None, "--inference-tokens", help="Lifetime inference tokens: also report the lifetime overhead."
-    ),
-    law: list[str] | None = typer.Option(None, "--law", help="Preset name or YAML file (repeatable)."),
-    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
-) -> None:
+_options_command(
+    "predict",
+    _predict,
     """Predict the loss and FLOPs of a configuration and its overhead versus compute-optimal.
 
+    Give the configuration as --params with --tokens or --steps, or as any two of --params,
+    --tokens and --flops (C = 6·N·D fills in the third).
+
     Examples:
+
+    \b
       scale predict --law hoffmann2022 --params 70B --tokens 1.4T
       scale predict --law kaplan2020 --params 1B --steps 200K --format json
       scale predict --law besiroglu2024 --params 13B --tokens 260B --inference-tokens 2T
-    """
-    from scalecli import predict as predicting
-    from scalecli import render
-    from scalecli.units import human_count, human_flops
-
-    render.check_format(fmt)
-    n = _num(params, "--params")
-    d = _num(tokens, "--tokens")
-    s = _num(steps, "--steps")
-    if (d is None) == (s is None):
-        raise InputError("give exactly one of --tokens or --steps with --params")
-    b = _num(batch_tokens, "--batch-tokens")
-    u = _num(unique_tokens, "--unique-tokens")
-    loaded = _load_laws(law)
-    t = _num(inference_tokens, "--inference-tokens", allow_zero=True) or 0.0
-    preds = [predicting.predict(p, n, d, s, b, u, t).to_dict() for p in loaded]
-    payload = {"scalecli_version": __version__, "predictions": preds}
-
-    def table() -> None:
-        def lifetime(p) -> tuple[str, ...]:
-            if p["lifetime_overhead_pct"] is None:
-                return ()
-            return (human_flops(p["lifetime_flops"]), f"{p['lifetime_overhead_pct']:+.1f}%")
-
-        rows = [
-            (
-                p["law"],
-                human_count(p["params"]),
-                human_count(p["tokens"]),
-                human_count(p["steps"]),
-                f"{p['loss']:.4g}",
-                human_flops(p["train_flops"]),
-                human_flops(p["optimal_train_flops"]),
-                "-" if p["overhead_pct"] is None else f"{p['overhead_pct']:+.1f}%",
-                *lifetime(p),
-            )
-            for p in preds
-        ]
-        columns = ["law", "params", "tokens", "steps", "loss", "FLOPs", "optimal", "overhead"]
-        if t > 0:  # drop steps and the optimal-training column to fit 80 characters
-            columns = ["law", "params", "tokens", "loss", "train", "extra", "lifetime", "extra"]
-            rows = [row[:3] + row[4:6] + row[7:] for row in rows]
-            notes_extra = ["extra: FLOPs above the optimum that reaches the same loss (training, lifetime)"]
-        else:
-            notes_extra = []
-        notes = render.notes_block({p["law"]: p["notes"] for p in preds}) + notes_extra
-        render.simple_table("Prediction", columns, rows, notes=notes)
-
-    _emit(payload, fmt, table, preds)
+      scale predict --law besiroglu2024 --flops 1e23 --params 30B
+    """,
+    "Loss and FLOPs of a configuration, and its overhead.",
+)
 
 
-@app.command()
-def sweep(
-    flops_from: str = typer.Option(..., "--flops-from", help="Smallest training budget (FLOPs)."),
-    flops_to: str = typer.Option(..., "--flops-to", help="Largest training budget (FLOPs)."),
-    points: int = typer.Option(7, "--points", help="Number of log-spaced budgets."),
-    law: list[str] | None = typer.Option(None, "--law", help="Preset name or YAML file (repeatable)."),
-    batch_tokens: str | None = typer.Option(None, "--batch-tokens", help="Tokens per optimizer step."),
-    plot: str | None = typer.Option(None, "--plot", help="Write N*(C) and D*(C) to this PNG (plot extra)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing --plot file."),
-    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
-) -> None:
-    """Optimal N, D, steps and loss over a range of budgets, for each law.
-
-    Examples:
-      scale sweep --flops-from 1e19 --flops-to 1e25 --points 7
-      scale sweep --flops-from 1e19 --flops-to 1e25 --law besiroglu2024 --format csv
-      scale sweep --flops-from 1e19 --flops-to 1e25 --plot allocation.png
-    """
-    from scalecli import render
+def _sweep(values: dict[str, Any], raw: dict[str, Any]) -> None:
+    from scalecli import app as application
+    from scalecli import options, render
     from scalecli import sweep as sweeping
     from scalecli.units import human_count, human_flops
 
-    render.check_format(fmt)
-    outputs = _outputs(force, plot=plot)
-    grid = sweeping.budgets(_num(flops_from, "--flops-from"), _num(flops_to, "--flops-to"), points)
-    batch = _num(batch_tokens, "--batch-tokens")
-    sweeps = [sweeping.sweep(p, grid, batch).to_dict() for p in _load_laws(law)]
+    plot = raw.get("plot")
+    outputs = _outputs(raw.get("force", False), plot=plot)
+    lo = options.parse_value(options.BY_NAME["flops"], raw.get("flops_from"), "--flops-from")
+    hi = options.parse_value(options.BY_NAME["flops"], raw.get("flops_to"), "--flops-to")
+    points = raw.get("points") or "7"
+    if not str(points).strip().isdigit():
+        raise InputError(f"--points must be a whole number, got {points!r}")
+    grid = sweeping.budgets(lo, hi, int(points))
+    sweeps = [
+        sweeping.sweep(p, grid, values.get("batch_tokens")).to_dict()
+        for p in application.load_laws(values.get("law"))
+    ]
     payload = {"scalecli_version": __version__, "flops": grid.tolist(), "sweeps": sweeps}
     keys = ("params", "tokens", "steps", "batch_tokens", "tokens_per_param", "loss")
     rows = [
@@ -395,7 +358,7 @@ def sweep(
                     f"{r['loss']:.4g}",
                 )
                 for r in rows
-            ],
+            ],  # fmt: skip
             notes=[f"plot written to {plot}"] if plot else [],
         )
 
@@ -404,10 +367,42 @@ def sweep(
             from scalecli.plot import plot_sweeps
 
             outputs.write(plot, lambda tmp: plot_sweeps(sweeps, tmp))
-        _emit(payload, fmt, table, rows)
+        _emit(payload, values["format"], table, rows)
 
 
-@app.command()
+def _required(name: str, metavar: str, help: str) -> inspect.Parameter:
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(..., "--" + name.replace("_", "-"), metavar=metavar, help=help),
+        annotation=str,
+    )
+
+
+_options_command(
+    "sweep",
+    _sweep,
+    """Optimal N, D, steps and loss over a range of budgets, for each law.
+
+    Examples:
+
+    \b
+      scale sweep --flops-from 1e19 --flops-to 1e25 --points 7
+      scale sweep --flops-from 1e19 --flops-to 1e25 --law besiroglu2024 --format csv
+      scale sweep --flops-from 1e19 --flops-to 1e25 --plot allocation.png
+    """,
+    "Optimal allocation over a range of budgets.",
+    extra=[
+        _required("flops_from", "FLOPS", "Smallest training budget (FLOPs)."),
+        _required("flops_to", "FLOPS", "Largest training budget (FLOPs)."),
+        _text("points", "COUNT", "Number of log-spaced budgets (default 7, at most 10000)."),
+        _text("plot", "FILE", "Write N*(C) and D*(C) to this PNG (plot extra)."),
+        _flag("force", "Overwrite an existing --plot file."),
+    ],
+)
+
+
+@app.command(short_help="Fit a law to your runs; write it as a preset.")
 def fit(
     data: str = typer.Argument(..., help="CSV of training runs, one row per run."),
     law: list[str] | None = typer.Option(
@@ -440,11 +435,15 @@ def fit(
         None, "--dataset", help="What the loss is measured on (data and tokenizer), for the preset's notes."
     ),
     plot: str | None = typer.Option(None, "--plot", help="Write data, fitted curves and residuals to a PNG."),
-    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
+    fmt: str | None = typer.Option(
+        None, "--format", metavar="FORMAT", help=FORMAT_HELP, autocompletion=_complete_format
+    ),
 ) -> None:
     """Fit a scaling law to your runs and write it as a preset for `scale plan --law`.
 
     Examples:
+
+    \b
       scale fit runs.csv --out mylaw.yaml
       scale fit runs.csv --law chinchilla --bootstrap 1000 --seed 1 --out mylaw.yaml
       scale fit runs.csv --method isoflop --bootstrap 200
@@ -455,7 +454,7 @@ def fit(
     from scalecli.fitting.data import parse_column_spec
     from scalecli.fitting.workflow import FitRequest, fit_runs, parse_fixed
 
-    render.check_format(fmt)
+    fmt = _format(fmt, "fit")
     laws = tuple(law or ["chinchilla"])
     if len(laws) > 1:
         given = [f for f, v in (("--out", out), ("--plot", plot)) if v is not None]
@@ -523,7 +522,7 @@ def _fit_csv_row(result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-@app.command()
+@app.command(short_help="Gate a plan or a proposed run in CI (exit 1 on failure).")
 def check(
     spec: str | None = typer.Argument(
         None, help="YAML spec: a plan request and/or a proposed config, and assertions."
@@ -534,11 +533,15 @@ def check(
         False, "--strict", help="A budget outside the fitted compute range is exit 3."
     ),
     schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of the spec and exit."),
-    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
+    fmt: str | None = typer.Option(
+        None, "--format", metavar="FORMAT", help=FORMAT_HELP, autocompletion=_complete_format
+    ),
 ) -> None:
     """Check a training plan against budget and quality assertions, for CI (exit 1 on failure).
 
     Examples:
+
+    \b
       scale check examples/7b.yaml
       scale check examples/7b.yaml --format json --junit scale-check.xml
       scale check --schema
@@ -546,7 +549,7 @@ def check(
     from scalecli import check as checks
     from scalecli import render
 
-    render.check_format(fmt)
+    fmt = _format(fmt, "check")
     if schema:
         typer.echo(checks.schema_text().rstrip("\n"))
         return
@@ -560,18 +563,28 @@ def check(
             outputs.write_text(junit, checks.junit_xml(report))
         _emit(payload, fmt, lambda: render.check_table(payload), payload["results"])
     if not report.passed:
-        raise typer.Exit(1)
+        from scalecli.errors import CheckFailed
+
+        failed = payload["failed"]
+        raise CheckFailed(f"{failed} of {len(payload['results'])} assertions failed")
 
 
-@app.command()
-def hardware(fmt: str = typer.Option("table", "--format", help=FORMAT_HELP)) -> None:
+@app.command(short_help="Accelerators --gpu accepts, with peaks and sources.")
+def hardware(
+    fmt: str | None = typer.Option(
+        None, "--format", metavar="FORMAT", help=FORMAT_HELP, autocompletion=_complete_format
+    ),
+) -> None:
     """List the accelerators --gpu accepts, with peak dense FLOP/s and sources.
 
-    Example: scale hardware --format json
+    Example:
+
+    \b
+      scale hardware --format json
     """
     from scalecli import compute, render
 
-    render.check_format(fmt)
+    fmt = _format(fmt, "hardware")
     rows = [
         {
             "name": a.name,
@@ -608,11 +621,15 @@ def hardware(fmt: str = typer.Option("table", "--format", help=FORMAT_HELP)) -> 
 @presets_app.callback()
 def presets_list(
     ctx: typer.Context,
-    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
+    fmt: str | None = typer.Option(
+        None, "--format", metavar="FORMAT", help=FORMAT_HELP, autocompletion=_complete_format
+    ),
 ) -> None:
     """List the shipped presets (name, family, source, default or not).
 
     Examples:
+
+    \b
       scale presets
       scale presets show hoffmann2022
     """
@@ -620,7 +637,7 @@ def presets_list(
         return
     from scalecli import presets, render
 
-    render.check_format(fmt)
+    fmt = _format(fmt, "presets")
     rows = [
         {
             "name": p.name,
@@ -649,15 +666,21 @@ def presets_list(
 @presets_app.command("show")
 def presets_show(
     name: str = typer.Argument(..., help="Preset name, alias or YAML file."),
-    fmt: str = typer.Option("table", "--format", help=FORMAT_HELP),
+    fmt: str | None = typer.Option(
+        None, "--format", metavar="FORMAT", help=FORMAT_HELP, autocompletion=_complete_format
+    ),
 ) -> None:
     """Show one preset with its parameters and provenance.
 
-    Example: scale presets show besiroglu2024
+    Example:
+
+    \b
+      scale presets show besiroglu2024
+      scale presets show chinchilla --format yaml > mylaw.yaml
     """
     from scalecli import presets, render
 
-    render.check_format(fmt)
+    fmt = _format(fmt, "presets")
     p = presets.load(name)
     payload = {"scalecli_version": __version__, "preset": p.raw}
 
@@ -696,6 +719,7 @@ def main(argv: list[str] | None = None) -> None:
 def _run(args: list[str]) -> int:
     debug = "--debug" in args
     _ARGV[:] = args
+    args = [a for a in args if a != "--debug"]  # accepted anywhere on the line
     _prepare_streams()
     if not debug:  # numerical edge cases are checked explicitly; numpy's warnings are noise
         import warnings

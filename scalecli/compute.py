@@ -122,54 +122,131 @@ class HardwarePlan:
             raise InputError("--budget-usd needs --usd-per-gpu-hour to turn dollars into GPU-hours")
         return usd / self.usd_per_gpu_hour
 
-    def costs(self, train: float, inference: float) -> dict[str, Any]:
-        """GPU-hours and dollars of training plus inference; days of training wall-clock."""
-        train_hours = self.gpu_hours(train)
-        inference_hours = self.gpu_hours(inference)
-        total = train_hours + inference_hours
-        price = self.usd_per_gpu_hour
+    def describe(self) -> dict[str, Any]:
         return {
-            "gpu_hours": total,
-            "days": train_hours / self.gpus / HOURS_PER_DAY,
-            "cost_usd": None if price is None else total * price,
-            "hardware": {
-                "gpu": self.accelerator.name,
-                "precision": self.precision,
-                "peak_flops": self.peak,
-                "mfu": self.mfu,
-                "gpus": self.gpus,
-                "usd_per_gpu_hour": price,
-                "train_gpu_hours": train_hours,
-                "inference_gpu_hours": inference_hours,
-                "train_cost_usd": None if price is None else train_hours * price,
-            },
+            "gpu": self.accelerator.name,
+            "precision": self.precision,
+            "peak_flops": self.peak,
+            "mfu": self.mfu,
+            "gpus": self.gpus,
+            "usd_per_gpu_hour": self.usd_per_gpu_hour,
         }
 
 
-def budget_flops(
-    flops: float | None,
-    gpu_hours: float | None,
-    budget_usd: float | None,
-    hardware: HardwarePlan | None,
-) -> float | None:
-    """The FLOP budget from --flops, --gpu-hours or --budget-usd (at most one may be given)."""
-    given = [
-        name
-        for name, v in (("--flops", flops), ("--gpu-hours", gpu_hours), ("--budget-usd", budget_usd))
-        if v is not None
-    ]
+@dataclass(frozen=True)
+class Hardware:
+    """Training hardware and serving hardware (Sardana et al.'s cost model prices the two apart;
+    serving defaults to the training accelerator, utilisation and price)."""
+
+    train: HardwarePlan
+    serve: HardwarePlan
+    defaults: tuple[str, ...] = ()  # serving settings taken from training
+
+    def costs(self, train_flops: float, inference_flops: float) -> dict[str, Any]:
+        """GPU-hours, days and dollars, training and serving apart (the plan fields of fields.py)."""
+        train_hours = self.train.gpu_hours(train_flops)
+        serve_hours = self.serve.gpu_hours(inference_flops)
+        train_usd = None if self.train.usd_per_gpu_hour is None else train_hours * self.train.usd_per_gpu_hour
+        serve_usd = None if self.serve.usd_per_gpu_hour is None else serve_hours * self.serve.usd_per_gpu_hour
+        return {
+            "train_gpu_hours": train_hours,
+            "serve_gpu_hours": serve_hours,
+            "gpu_hours": train_hours + serve_hours,
+            "days": train_hours / self.train.gpus / HOURS_PER_DAY,
+            "train_cost_usd": train_usd,
+            "serve_cost_usd": serve_usd,
+            "cost_usd": None if train_usd is None or serve_usd is None else train_usd + serve_usd,
+            "hardware": {**self.train.describe(), "serve": self.serve.describe()},
+        }
+
+    def note(self) -> str | None:
+        if not self.defaults:
+            return None
+        return (
+            f"serving priced on the training {', '.join(self.defaults)} (set --serve-gpu, --serve-mfu, "
+            "--serve-usd-per-gpu-hour to price it apart)"
+        )
+
+
+def make_hardware(values: dict[str, Any]) -> Hardware | None:
+    """Training and serving hardware from option values (None when no --gpu is given).
+
+    The rules are the same for every hardware option: each needs --gpu; --gpu needs --mfu.
+    """
+    if values.get("gpu") is None:
+        given = [k for k in HARDWARE_OPTIONS if k != "gpu" and values.get(k) is not None]
+        if given:
+            raise InputError(f"--{given[0].replace('_', '-')} needs --gpu NAME (see 'scale hardware')")
+        return None
+    if values.get("mfu") is None:
+        raise InputError("--gpu needs --mfu F, the fraction of peak FLOP/s you sustain (e.g. 0.4)")
+    precision = values.get("precision") or "bf16"
+    train = HardwarePlan(
+        accelerator=find_accelerator(values["gpu"]),
+        mfu=values["mfu"],
+        gpus=values.get("gpus") or 1,
+        usd_per_gpu_hour=values.get("usd_per_gpu_hour"),
+        precision=precision,
+    )
+    defaults = []
+    serve_acc = train.accelerator
+    if values.get("serve_gpu") is not None:
+        serve_acc = find_accelerator(values["serve_gpu"])
+    else:
+        defaults.append("GPU")
+    serve_mfu = values.get("serve_mfu")
+    if serve_mfu is None:
+        serve_mfu = train.mfu
+        defaults.append("MFU")
+    serve_price = values.get("serve_usd_per_gpu_hour")
+    if serve_price is None and train.usd_per_gpu_hour is not None:
+        serve_price = train.usd_per_gpu_hour
+        defaults.append("price")
+    serve_precision = precision if precision in serve_acc.peak_flops else "bf16"
+    try:
+        serve = HardwarePlan(serve_acc, serve_mfu, 1, serve_price, serve_precision)
+    except InputError as exc:
+        raise InputError(str(exc).replace("--mfu", "--serve-mfu")) from None
+    return Hardware(train, serve, tuple(defaults))
+
+
+HARDWARE_OPTIONS = (
+    "gpu",
+    "mfu",
+    "gpus",
+    "usd_per_gpu_hour",
+    "precision",
+    "serve_gpu",
+    "serve_mfu",
+    "serve_usd_per_gpu_hour",
+)
+
+
+def budget_flops(values: dict[str, Any], hardware: Hardware | None) -> float | None:
+    """The FLOP budget from --flops, --gpu-hours, --budget-usd or --days (with --gpus): one at most."""
+    kinds = ("flops", "gpu_hours", "budget_usd", "days")
+    given = [k for k in kinds if values.get(k) is not None]
     if len(given) > 1:
-        raise InputError(f"give one budget, not {' and '.join(given)}")
-    if flops is not None or not given:
-        return flops
+        raise InputError(f"give one budget, not {' and '.join('--' + g.replace('_', '-') for g in given)}")
+    if not given or given[0] == "flops":
+        return values.get("flops")
+    flag = "--" + given[0].replace("_", "-")
     if hardware is None:
-        raise InputError(f"{given[0]} needs --gpu NAME and --mfu F to turn it into FLOPs")
-    hours = gpu_hours if gpu_hours is not None else hardware.gpu_hours_for_usd(budget_usd)
-    flops = hardware.flops_for_gpu_hours(hours)
+        raise InputError(f"{flag} needs --gpu NAME and --mfu F to turn it into FLOPs")
+    train = hardware.train
+    if given[0] == "gpu_hours":
+        hours = values["gpu_hours"]
+    elif given[0] == "budget_usd":
+        hours = train.gpu_hours_for_usd(values["budget_usd"])
+    else:
+        if values.get("gpus") is None:
+            raise InputError("--days needs --gpus K, the number of accelerators the run has")
+        hours = values["days"] * HOURS_PER_DAY * train.gpus
+    flops = train.flops_for_gpu_hours(hours)
     lo, hi = RANGES["flops"]
     if not lo <= flops <= hi:
         raise InputError(
-            f"{given[0]} is {flops:.3g} FLOPs on {hardware.accelerator.name} at MFU {hardware.mfu:g}, "
+            f"{flag} is {flops:.3g} FLOPs on {train.accelerator.name} at MFU {train.mfu:g}, "
             f"outside the range scalecli plans for ({lo:g} to {hi:g} FLOPs)"
         )
     return flops

@@ -65,21 +65,27 @@ class Plan:
     total_flops: float
     binding: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    gpu_hours: float | None = None
-    days: float | None = None
-    cost_usd: float | None = None
+    gpu_hours: float | None = None  # training + serving (fields.py)
+    days: float | None = None  # training wall-clock on hardware.gpus accelerators
+    cost_usd: float | None = None  # training + serving
     interval: dict[str, Any] | None = None
     method: str = "closed form"
     comparison: dict[str, Any] | None = None
     hardware: dict[str, Any] | None = None
     extrapolation: dict[str, Any] | None = None
     recommended: bool = False
+    train_gpu_hours: float | None = None
+    serve_gpu_hours: float | None = None
+    train_cost_usd: float | None = None
+    serve_cost_usd: float | None = None
 
     def add_costs(self, hardware) -> None:
-        """Fill gpu_hours, days and cost_usd from a compute.HardwarePlan."""
-        costs = hardware.costs(self.train_flops, self.inference_flops)
-        self.gpu_hours, self.days, self.cost_usd = costs["gpu_hours"], costs["days"], costs["cost_usd"]
-        self.hardware = costs["hardware"]
+        """Fill the GPU-hours, days and dollars, training and serving apart (compute.Hardware)."""
+        for key, value in hardware.costs(self.train_flops, self.inference_flops).items():
+            setattr(self, key, value)
+        note = hardware.note()
+        if note and self.inference_flops > 0:
+            self.notes.append(note)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -31,6 +31,22 @@ class Prediction:
     lifetime_flops: float | None = None
     optimal_lifetime_flops: float | None = None
     lifetime_overhead_pct: float | None = None
+    train_gpu_hours: float | None = None
+    serve_gpu_hours: float | None = None
+    gpu_hours: float | None = None
+    days: float | None = None
+    train_cost_usd: float | None = None
+    serve_cost_usd: float | None = None
+    cost_usd: float | None = None
+    hardware: dict[str, Any] | None = None
+
+    def add_costs(self, hardware) -> None:
+        """GPU-hours, days and dollars of this configuration, training and serving apart."""
+        for key, value in hardware.costs(self.train_flops, self.inference_flops or 0.0).items():
+            setattr(self, key, value)
+        note = hardware.note()
+        if note and self.inference_flops:
+            self.notes.append(note)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -22,9 +22,11 @@ FORMATS = ("table", "json", "yaml", "csv")
 
 
 def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
+    """The output format, case-insensitive ('JSON' is 'json')."""
+    lowered = fmt.strip().lower() if isinstance(fmt, str) else fmt
+    if lowered not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    return fmt
+    return lowered
 
 
 def _clean(value: Any) -> Any:
@@ -126,21 +128,19 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
             "* recommended: the law to use when you want one answer (scale plan --brief prints only it)"
         )
     lines += layout.wrap("Sources: " + "; ".join(f"{k}: {v}" for k, v in sources.items()))
-    if with_inference or with_cost:
-        cost_rows = [
+    if with_inference and not with_cost:
+        flops_rows = [
             (
                 p["law"],
                 human_flops(p["train_flops"]),
                 human_flops(p["inference_flops"]),
                 human_flops(p["total_flops"]),
-                human_count(p.get("gpu_hours")),
-                _fmt(p.get("days")),
-                human_count(p.get("cost_usd")),
             )
             for p in plans
         ]
-        cost_columns = ["law", "train", "inference", "total", "GPU-hours", "days", "USD"]
-        lines += [""] + layout.table("Compute and cost", cost_columns, cost_rows)
+        lines += [""] + layout.table("Compute (FLOPs)", ["law", "training", "serving", "total"], flops_rows)
+    if with_cost:
+        lines += [""] + _cost_lines(plans)
     for p in plans:
         iv = p.get("interval")
         if iv:
@@ -170,6 +170,45 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
 
 def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.3g}"
+
+
+def _usd(x: float | None) -> str:
+    return "-" if x is None else "$" + human_count(x)
+
+
+def _cost_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Training and serving apart, each on its own hardware and price (Sardana et al.'s cost
+    model); days are training wall-clock on the stated number of GPUs."""
+    serving = any(r.get("inference_flops") for r in rows)
+    counts = {r["hardware"]["gpus"] for r in rows if r.get("hardware")}
+    count = counts.pop() if len(counts) == 1 else None
+    days = "days" if count is None else f"days on {count:,} GPU" + ("s" if count != 1 else "")
+    hw = next((r["hardware"] for r in rows if r.get("hardware")), None)
+
+    def on(h: dict[str, Any]) -> str:
+        price = "" if h.get("usd_per_gpu_hour") is None else f", ${h['usd_per_gpu_hour']:g}/GPU-hour"
+        return f"{h['gpu']} {h['precision']} at MFU {h['mfu']:g}{price}"
+
+    train = [
+        (r["law"], human_flops(r["train_flops"]), human_count(r.get("train_gpu_hours")), _fmt(r.get("days")),
+         _usd(r.get("train_cost_usd")))
+        for r in rows
+    ]  # fmt: skip
+    title = "Training cost" + (f" ({on(hw)})" if hw else "")
+    lines = layout.table(title, ["law", "FLOPs", "GPU-hours", days, "USD"], train)
+    if serving:
+        serve = [
+            (r["law"], human_flops(r.get("inference_flops")), human_count(r.get("serve_gpu_hours")),
+             _usd(r.get("serve_cost_usd")), _usd(r.get("cost_usd")))
+            for r in rows
+        ]  # fmt: skip
+        title = "Serving cost, lifetime" + (f" ({on(hw['serve'])})" if hw else "")
+        lines += layout.table(title, ["law", "FLOPs", "GPU-hours", "USD", "total USD"], serve)
+    return lines
+
+
+def cost_table(rows: Sequence[dict[str, Any]]) -> None:
+    layout.write([""] + _cost_lines(rows))
 
 
 def key_value_table(title: str, rows: Sequence[tuple[str, str]]) -> None:

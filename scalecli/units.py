@@ -61,6 +61,7 @@ RANGES = {
     "loss": (1e-6, 1e6),
     "percent": (0.0, 1e9),
     "ratio": (1e-9, 1e9),
+    "fraction": (1e-3, 1.0),  # utilisation (MFU): 0.1% to 100% of peak
 }
 
 

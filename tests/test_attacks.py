@@ -174,7 +174,7 @@ ATTACKS = [
         "mfu 1e-320",
         lambda f: ["plan", "--flops", "1e23", "--gpu", "H100", "--mfu", "1e-320"],
         2,
-        "--mfu must be a fraction",
+        "--mfu must be a fraction from 0.001 to 1",
     ),
     (
         "dollars below the FLOP floor",

@@ -248,3 +248,54 @@ def test_strict_extrapolation(cli, tmp_path):
     assert cli("plan", "--flops", "1e21", "--law", "hoffmann2022", "--strict").code == 0
     spec = {"law": "hoffmann2022", "plan": {"flops": 1.3e25}, "assert": {"max_loss": 3}}
     assert cli("check", spec_file(tmp_path, spec), "--strict").code == 3
+
+
+# ----- every plan field is assertable (issue 10 item 3) -------------------------------------------
+def test_every_plan_field_is_assertable_with_min_and_max(cli, tmp_path):
+    from scalecli import fields
+    from scalecli.check import schema
+
+    asserts = schema()["properties"]["assert"]["properties"]
+    for f in fields.PLAN_FIELDS:
+        assert f"min_{f.name}" in asserts and f"max_{f.name}" in asserts, f.name
+    # the report of issue 10: a size gate. REFERENCE §10 item 1 (Epoch, 1e23): N_opt = 2.9446e10
+    spec = {
+        "law": "besiroglu2024",
+        "plan": {"flops": 1e23},
+        "assert": {"max_params": "20B", "min_tokens": "500B"},
+    }
+    r = cli("check", spec_file(tmp_path, spec), "--format", "json")
+    assert r.code == 1
+    by_key = {x["assertion"]: x for x in r.json()["results"]}
+    assert not by_key["max_params"]["passed"] and by_key["max_params"]["measured"] == pytest.approx(
+        2.9446e10, rel=1e-3
+    )
+    assert by_key["min_tokens"]["passed"] and by_key["min_tokens"]["measured"] == pytest.approx(
+        5.6601e11, rel=1e-3
+    )
+
+
+def test_training_and_serving_are_gated_apart(cli):
+    r = cli("check", str(EXAMPLES / "serving-heavy.yaml"), "--format", "json")
+    assert r.code == 0, r.err
+    results = r.json()["results"]
+    plans = r.json()["plans"]
+    for x in results:
+        plan = next(p for p in plans if p["law"] == x["law"])
+        if x["assertion"] == "max_train_cost_usd":
+            assert x["measured"] == pytest.approx(plan["train_cost_usd"])
+        if x["assertion"] == "max_serve_cost_usd":
+            assert x["measured"] == pytest.approx(plan["serve_cost_usd"])
+        if x["assertion"] == "max_cost_usd":
+            assert x["measured"] == pytest.approx(plan["train_cost_usd"] + plan["serve_cost_usd"])
+            assert "training plus serving" in x["detail"]
+
+
+def test_spec_errors_name_spec_keys_not_flags(cli, tmp_path):
+    spec = {
+        "plan": {"flops": 1e23},
+        "hardware": {"gpu": "H100", "mfu": 0.4, "serve_mfu": 7},
+        "assert": {"max_loss": 3},
+    }
+    r = cli("check", spec_file(tmp_path, spec))
+    assert r.code == 2 and "hardware.serve_mfu" in r.err and "--" not in r.err.split(":", 1)[1]

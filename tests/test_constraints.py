@@ -320,12 +320,56 @@ def test_budget_in_gpu_hours_and_dollars(cli):
 
 
 def test_inference_gpu_hours_are_counted():
-    hw = HardwarePlan(find_accelerator("H100"), mfu=0.5, precision="fp8")
+    from scalecli.compute import make_hardware
+
+    hw = make_hardware({"gpu": "H100", "mfu": 0.5, "precision": "fp8"})
     p = plan(presets.load("hoffmann2022"), PlanRequest(flops=1e23, inference_tokens=1e12))
     p.add_costs(hw)
-    sustained = _peak("H100", "fp8") * 0.5
-    assert p.hardware["inference_gpu_hours"] == pytest.approx(p.inference_flops / sustained / 3600)
+    sustained = _peak("H100", "fp8") * 0.5  # serving defaults to the training hardware
+    assert p.serve_gpu_hours == pytest.approx(p.inference_flops / sustained / 3600)
+    assert p.train_gpu_hours == pytest.approx(p.train_flops / sustained / 3600)
     assert p.gpu_hours == pytest.approx(p.total_flops / sustained / 3600)
+    assert any("serving priced on the training GPU, MFU" in n for n in p.notes)
+
+
+def test_training_and_serving_costs_are_apart(cli):
+    # issue 10 item 1: training on H100 at MFU 0.4 and $2.5, serving on MI300X at MFU 0.3 and $2;
+    # each GPU-hour figure is FLOPs / (peak x MFU) / 3600 with its own peak (presets/hardware.yaml)
+    args = ["plan", "--target-loss", "2.0", "--inference-tokens", "5e12", "--law", "besiroglu2024"]
+    args += ["--gpu", "H100", "--mfu", "0.4", "--usd-per-gpu-hour", "2.5", "--gpus", "1024"]
+    args += [
+        "--serve-gpu",
+        "MI300X",
+        "--serve-mfu",
+        "0.3",
+        "--serve-usd-per-gpu-hour",
+        "2",
+        "--format",
+        "json",
+    ]
+    p = cli(*args).json()["plans"][0]
+    train_hours = p["train_flops"] / (_peak("H100", "bf16") * 0.4) / 3600
+    serve_hours = p["inference_flops"] / (_peak("MI300X", "bf16") * 0.3) / 3600
+    assert p["train_gpu_hours"] == pytest.approx(train_hours, rel=1e-12)
+    assert p["serve_gpu_hours"] == pytest.approx(serve_hours, rel=1e-12)
+    assert p["train_cost_usd"] == pytest.approx(2.5 * train_hours, rel=1e-12)
+    assert p["serve_cost_usd"] == pytest.approx(2.0 * serve_hours, rel=1e-12)
+    assert p["cost_usd"] == pytest.approx(p["train_cost_usd"] + p["serve_cost_usd"], rel=1e-12)
+    assert p["days"] == pytest.approx(train_hours / 1024 / 24, rel=1e-12)  # training only, on 1,024 GPUs
+    table = cli(*args[:-2]).out
+    assert "Training cost (H100 bf16 at MFU 0.4, $2.5/GPU-hour)" in table
+    assert "Serving cost, lifetime (MI300X bf16 at MFU 0.3, $2/GPU-hour)" in table
+    assert "days on 1,024 GPUs" in table
+
+
+def test_budget_in_days_on_k_gpus(cli):
+    # --days D --gpus K: C = D x 24 x 3600 x K x peak x MFU
+    p = cli("plan", "--days", "30", "--gpus", "1024", "--gpu", "H100", "--mfu", "0.4", "--law", "besiroglu2024",
+            "--format", "json").json()["plans"][0]  # fmt: skip
+    assert p["train_flops"] == pytest.approx(30 * 24 * 3600 * 1024 * _peak("H100", "bf16") * 0.4, rel=1e-12)
+    assert p["days"] == pytest.approx(30.0, rel=1e-9)
+    r = cli("plan", "--days", "30", "--gpu", "H100", "--mfu", "0.4")
+    assert r.code == 2 and "--days needs --gpus" in r.err
 
 
 def test_every_accelerator_has_a_source():
@@ -347,6 +391,11 @@ def test_every_accelerator_has_a_source():
         (["--gpu", "H1000", "--mfu", "0.4"], "did you mean"),
         (["--gpu", "A100", "--mfu", "0.4", "--precision", "fp8"], "no fp8 peak"),
         (["--gpu", "H100", "--mfu", "0.4", "--gpus", "0"], "--gpus"),
+        # issue 10 item 2: every hardware option needs --gpu, --gpus and the serving ones too
+        (["--gpus", "8"], "--gpus needs --gpu"),
+        (["--usd-per-gpu-hour", "2"], "--usd-per-gpu-hour needs --gpu"),
+        (["--serve-gpu", "H100"], "--serve-gpu needs --gpu"),
+        (["--gpu", "H100", "--mfu", "0.4", "--serve-mfu", "3"], "--serve-mfu must be a fraction"),
     ],
 )
 def test_hardware_errors(cli, args, fragment):

@@ -1,0 +1,124 @@
+"""The application layer: what the CLI, ``scale check`` and a notebook call to plan and predict.
+
+Every entry point takes plain option values (the names of options.OPTIONS, already parsed) and
+returns plain results, so the command line, a CI spec and Python code run the same steps:
+
+    >>> from scalecli import app
+    >>> plans = app.plan_all(app.load_laws(["besiroglu2024"]), app.plan_request({"flops": 1e23}))
+    >>> round(plans[0].params / 1e9, 1), round(plans[0].tokens / 1e9)
+    (29.4, 566)
+    >>> p = app.predict_all(app.load_laws(["hoffmann2022"]), {"params": 70e9, "tokens": 1.4e12})[0]
+    >>> round(p.loss, 3), round(p.overhead_pct, 1)
+    (1.937, 19.5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from scalecli.errors import InputError
+from scalecli.presets import Preset
+
+PLAN_FIELDS = (
+    "target_loss",
+    "inference_tokens",
+    "max_params",
+    "max_tokens",
+    "max_steps",
+    "unique_tokens",
+    "batch_tokens",
+    "allow_repeats",
+    "strict",
+)
+
+
+def load_laws(specs: Sequence[str] | None = None) -> list[Preset]:
+    """Presets by name, alias or YAML path; the default set when none are given."""
+    from scalecli import presets
+
+    return [presets.load(spec) for spec in specs] if specs else presets.default_presets()
+
+
+def make_hardware(values: dict[str, Any]):
+    """Training and serving hardware from --gpu, --mfu, ... (None without --gpu)."""
+    from scalecli import compute
+
+    return compute.make_hardware(values)
+
+
+def plan_request(values: dict[str, Any], hardware=None):
+    """A PlanRequest from option values; a budget given as GPU-hours, dollars or days becomes FLOPs."""
+    from scalecli import compute
+    from scalecli.planner import PlanRequest
+
+    flops = compute.budget_flops(values, hardware)
+    fields = {k: values[k] for k in PLAN_FIELDS if values.get(k) is not None}
+    fields["inference_tokens"] = fields.get("inference_tokens") or 0.0
+    return PlanRequest(flops=flops, **fields)
+
+
+def plan_all(laws: Sequence[Preset], request, hardware=None, brief: bool = False) -> list:
+    """One plan per law (only the recommended one, or the first, with ``brief``), costed on the
+    hardware when given."""
+    from scalecli import planner
+
+    if brief:
+        laws = [next((p for p in laws if p.recommended), laws[0])]
+    plans = []
+    for preset in laws:
+        result = planner.plan(preset, request)
+        if hardware is not None:
+            result.add_costs(hardware)
+        plans.append(result)
+    return plans
+
+
+def configuration(values: dict[str, Any]) -> tuple[float, float | None, float | None]:
+    """(params, tokens, steps) of a prediction: params with tokens or steps, or any two of
+    params, tokens and FLOPs (C = 6·N·D fills in the third)."""
+    params, tokens, steps, flops = (values.get(k) for k in ("params", "tokens", "steps", "flops"))
+    given = [k for k in ("params", "tokens", "flops") if values.get(k) is not None]
+    if steps is not None:
+        if params is None or tokens is not None or flops is not None:
+            raise InputError("--steps goes with --params only (not with --tokens or --flops)")
+        return params, None, steps
+    if len(given) != 2:
+        raise InputError(
+            "give two of --params, --tokens, --flops (C = 6·N·D fills in the third), or --params with --steps"
+        )
+    if params is None:
+        params = flops / (6.0 * tokens)
+    elif tokens is None:
+        tokens = flops / (6.0 * params)
+    from scalecli.units import RANGES
+
+    lo, hi = RANGES["count"]
+    for name, value in (("params", params), ("tokens", tokens)):
+        if not lo <= value <= hi:
+            raise InputError(
+                f"--flops gives {value:.3g} {name}, outside the range scalecli plans for ({lo:g} to {hi:g})"
+            )
+    return params, tokens, None
+
+
+def predict_all(laws: Sequence[Preset], values: dict[str, Any], hardware=None) -> list:
+    """The loss, FLOPs and overhead of one configuration under each law."""
+    from scalecli.predict import predict
+
+    params, tokens, steps = configuration(values)
+    out = []
+    for preset in laws:
+        result = predict(
+            preset,
+            params,
+            tokens,
+            steps,
+            values.get("batch_tokens"),
+            values.get("unique_tokens"),
+            values.get("inference_tokens") or 0.0,
+        )
+        if hardware is not None:
+            result.add_costs(hardware)
+        out.append(result)
+    return out

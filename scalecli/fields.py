@@ -1,0 +1,52 @@
+"""The one table of a plan's numeric fields: what each means, its unit, how to read a bound on it.
+
+It names the JSON fields of a plan (and of a proposed configuration in ``scale check``), and every
+field here can be asserted in a ``scale check`` spec as ``min_<field>`` / ``max_<field>``; the
+spec's JSON Schema and docs/output.md list them from this table, so a field is assertable the day
+it is added here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # units.RANGES kind used to parse a bound on it
+    unit: str
+    help: str
+    proposed_only: bool = False
+
+
+PLAN_FIELDS: tuple[Field, ...] = (
+    Field("params", "count", "parameters", "model size N, in the law's own convention (see notes)"),
+    Field("tokens", "count", "tokens", "training tokens D"),
+    Field("steps", "count", "steps", "optimizer steps, tokens / batch"),
+    Field("batch_tokens", "count", "tokens", "tokens per optimizer step"),
+    Field("tokens_per_param", "ratio", "tokens per parameter", "D/N"),
+    Field("loss", "loss", "nats/token", "predicted loss, on the law's own data and tokenizer"),
+    Field("train_flops", "flops", "FLOPs", "training compute, 6·N·D"),
+    Field("inference_flops", "flops", "FLOPs", "serving compute over the lifetime, 2·N per inference token"),
+    Field("total_flops", "flops", "FLOPs", "training plus serving compute"),
+    Field("train_gpu_hours", "hours", "GPU-hours", "training GPU-hours on the training hardware"),
+    Field("serve_gpu_hours", "hours", "GPU-hours", "serving GPU-hours on the serving hardware"),
+    Field("gpu_hours", "hours", "GPU-hours", "training plus serving GPU-hours"),
+    Field("days", "hours", "days", "training wall-clock days on the training GPU count (gpus)"),
+    Field("train_cost_usd", "usd", "USD", "training cost at the training price"),
+    Field("serve_cost_usd", "usd", "USD", "serving cost at the serving price"),
+    Field("cost_usd", "usd", "USD", "training plus serving cost"),
+    Field("overhead_pct", "percent", "percent", "extra compute over the optimum at the same loss (proposed)", True),
+)  # fmt: skip
+
+BY_NAME = {f.name: f for f in PLAN_FIELDS}
+
+
+def bound_keys() -> dict[str, tuple[Field, str]]:
+    """Every ``min_<field>`` / ``max_<field>`` assertion key: its field and 'min' or 'max'."""
+    out: dict[str, tuple[Field, str]] = {}
+    for f in PLAN_FIELDS:
+        out[f"min_{f.name}"] = (f, "min")
+        out[f"max_{f.name}"] = (f, "max")
+    return out
