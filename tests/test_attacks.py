@@ -44,13 +44,14 @@ FILES = {
     "runs.csv": RUNS,
     "spec.yaml": SPEC,
     "dup-spec.yaml": SPEC + "assert: {max_loss: 1}\n",
-    "dup-params.yaml": "family: chinchilla\nparams: {E: 1.69, A: 406.4, A: 400, B: 410.7, alpha: 0.34, beta: 0.28}\n",
+    "dup-params.yaml": LAW.replace("A: 406.4,", "A: 406.4, A: 400,"),
     "deep.yaml": _nested(100),
     "anchor.yaml": "family: chinchilla\nparams: &p {E: 1.69, A: 406.4, B: 410.7, alpha: 0.34, beta: 0.28}\n",
     "family-list.yaml": LAW.replace("family: chinchilla", "family: [chinchilla]"),
     "tiny-exponent.yaml": LAW.replace("alpha: 0.34", "alpha: 1e-300"),
     "huge-exponent.yaml": LAW.replace("beta: 0.28", "beta: 400"),
-    "frontier-400.yaml": "family: kaplan\nfrontier: {params: {coef: 1.3e9, exponent: 0.73}, loss: {coef: 3.1e8, exponent: 400}}\n",
+    "frontier-400.yaml": "family: kaplan\nfrontier:\n  params: {coef: 1.3e9, exponent: 0.73}\n"
+    "  loss: {coef: 3.1e8, exponent: 400}\n",
     "too-many-draws.yaml": _draws(2001),
     "big.yaml": LAW + "notes:\n" + ('  - "' + "x" * 1000 + '"\n') * 2100,
     "ctl-name.yaml": SPEC.replace("name: s", 'name: "a\\x01b\\x1bc"'),
@@ -365,7 +366,8 @@ def test_signals_abort_cleanly_and_leave_no_file(tmp_path, signame, code):
     loss = (1.8 + 500 * n**-0.35 + 2000 * d**-0.37) * np.exp(0.01 * rng.standard_normal(n.size))
     runs = tmp_path / "runs.csv"
     runs.write_text(
-        "params,tokens,loss\n" + "\n".join(f"{a:.6g},{b:.6g},{c:.6g}" for a, b, c in zip(n, d, loss))
+        "params,tokens,loss\n"
+        + "\n".join(f"{a:.6g},{b:.6g},{c:.6g}" for a, b, c in zip(n, d, loss, strict=True))
     )
     proc = subprocess.Popen(
         [
@@ -423,7 +425,8 @@ def test_random_laws_and_options_never_crash(cli, tmp_path, family, values, opti
         "kaplan": ["N_c", "alpha_N", "S_c", "alpha_S", "B_star", "alpha_B"],
     }[family]
     law = tmp_path / "law.yaml"
-    law.write_text(f"family: {family}\nparams: {{{', '.join(f'{k}: {v}' for k, v in zip(names, values))}}}\n")
+    pairs = ", ".join(f"{k}: {v}" for k, v in zip(names, values, strict=True))
+    law.write_text(f"family: {family}\nparams: {{{pairs}}}\n")
     args = ["plan", *objective, "--law", str(law)]
     for opt, value in options:
         args += [opt, value]

@@ -100,7 +100,11 @@ def test_target_loss_plan(cli):
             2,
             "--max-params",
         ),
-        (["predict", "--law", "hoffmann2022", "--params", "7B"], 2, "give two of --params, --tokens, --flops"),
+        (
+            ["predict", "--law", "hoffmann2022", "--params", "7B"],
+            2,
+            "give two of --params, --tokens, --flops",
+        ),
         (
             ["predict", "--law", "kaplan2020-frontier", "--params", "7B", "--tokens", "1T"],
             2,

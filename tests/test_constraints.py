@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scalecli import presets
-from scalecli.compute import HardwarePlan, find_accelerator
 from scalecli.errors import InfeasibleError
 from scalecli.planner import PlanRequest, plan
 from scalecli.predict import predict
@@ -364,8 +363,8 @@ def test_training_and_serving_costs_are_apart(cli):
 
 def test_budget_in_days_on_k_gpus(cli):
     # --days D --gpus K: C = D x 24 x 3600 x K x peak x MFU
-    p = cli("plan", "--days", "30", "--gpus", "1024", "--gpu", "H100", "--mfu", "0.4", "--law", "besiroglu2024",
-            "--format", "json").json()["plans"][0]  # fmt: skip
+    args = ["--days", "30", "--gpus", "1024", "--gpu", "H100", "--mfu", "0.4", "--law", "besiroglu2024"]
+    p = cli("plan", *args, "--format", "json").json()["plans"][0]
     assert p["train_flops"] == pytest.approx(30 * 24 * 3600 * 1024 * _peak("H100", "bf16") * 0.4, rel=1e-12)
     assert p["days"] == pytest.approx(30.0, rel=1e-9)
     r = cli("plan", "--days", "30", "--gpu", "H100", "--mfu", "0.4")

@@ -408,11 +408,10 @@ def test_no_color_is_respected_on_a_terminal(cli, monkeypatch):
 
 
 def test_progress_bar_only_on_a_terminal_after_a_second(monkeypatch, capsys):
+    import itertools
     import time
 
     from scalecli import render
-
-    import itertools
 
     # rich's refresh thread reads the clock too: after the scripted times it stays at 3 s
     clock = itertools.chain([0.0, 0.5, 2.0, 2.1, 2.2, 2.3, 2.4], itertools.repeat(3.0))
