@@ -439,6 +439,9 @@ def test_other_bad_arguments_raise():
         fit_isoflop(c, n, loss, bootstrap=10, level=1.0)
     with pytest.raises(InputError, match="bootstrap"):
         fit_isoflop(c, n, loss, bootstrap=-1)
+    for seed in (-1, 0.5, True):
+        with pytest.raises(InputError, match="the seed must be a whole number >= 0"):
+            fit_isoflop(c, n, loss, bootstrap=10, seed=seed)
     with pytest.raises(InputError, match="tolerance"):
         group_budgets(c, rel_tol=-0.1)
 

@@ -45,6 +45,8 @@ def bootstrap(
         raise InputError(f"bootstrap: form {form!r} differs from the best fit's {best.form!r}")
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
         raise InputError(f"bootstrap: draws must be a whole number >= 1 (got {draws!r})")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"bootstrap: the seed must be a whole number >= 0 (got {seed!r})")
     pins = dict(best.fixed if fixed is None else fixed)
     base = _problem(form, inputs, loss, pins, delta, None)
     theta0 = np.asarray(best.theta, dtype=float).reshape(-1)

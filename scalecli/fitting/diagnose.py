@@ -66,7 +66,10 @@ def regime_reading(exponents: dict[str, tuple[float, str]]) -> list[dict[str, ob
     out = []
     for name, (value, scales) in exponents.items():
         entry: dict[str, object] = {"exponent": name, "value": value, "scales_with": scales}
-        if abs(value - 1.0) <= VARIANCE_LIMITED_TOLERANCE:
+        if not value > 0:  # scale fit refuses such fits; a reading of them is still well defined
+            entry["regime"] = "none"
+            entry["reading"] = f"{name} = {value:.3g} <= 0: the loss does not fall with {scales}"
+        elif abs(value - 1.0) <= VARIANCE_LIMITED_TOLERANCE:
             entry["regime"] = "variance-limited"
             entry["reading"] = (
                 f"{name} = {value:.3g} is near 1: a variance-limited regime in {scales} (REFERENCE §7)"

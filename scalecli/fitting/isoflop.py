@@ -246,6 +246,8 @@ def fit_isoflop(
         raise InputError(f"isoflop fit: a parabola needs at least 3 points, got {k}")
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
         raise InputError(f"isoflop fit: bootstrap draws must be an integer >= 0, got {bootstrap}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"isoflop fit: the seed must be a whole number >= 0, got {seed!r}")
     if not 0.0 < level < 1.0:
         raise InputError(f"isoflop fit: interval level must be between 0 and 1 (exclusive), got {level}")
 

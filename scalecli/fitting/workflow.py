@@ -1,6 +1,23 @@
 """``scale fit``: CSV -> validated runs -> fit (+ bootstrap, holdout) -> a preset with provenance.
 
 The preset written here is the same format ``scale plan --law FILE.yaml`` reads (CLI.md).
+
+What is refused, with a message naming the problem and the fix (``InputError``, exit 2):
+
+* options: ``--bootstrap`` above ``MAX_BOOTSTRAP`` = 2,000 draws (each draw is a warm-started refit,
+  10-25 ms on Epoch's 240 runs, so 2,000 draws keep a fit within about a minute; the cost of a draw
+  grows linearly with the rows, and a preset carries at most 2,000 draws); a ``--seed`` that is not a
+  whole number >= 0; a ``--fix`` value outside its range (``PIN_RANGES``: loss exponents in (0, 10],
+  the critical-batch exponents B_crit_exp_N/D in [-10, 10], scales and E in [1e-300, 1e300], E also
+  below the smallest loss fitted, since L = E + positive terms); pins that leave nothing to fit;
+* data a law cannot be identified from (``_check_identifiable``): fewer than 2 distinct values of
+  params or of the second input (tokens or steps), fewer distinct input points than free parameters,
+  or a loss that is the same on every row;
+* a fitted exponent <= 0 (or at the Kaplan forms' floor): the loss does not fall with that input,
+  which usually means a wrong column or filter;
+* arithmetic that overflows double precision anywhere in the fit (``OverflowError``,
+  ``FloatingPointError``, ``ZeroDivisionError``, a singular matrix): reported as a designed error
+  naming the fit instead of an internal error.
 """
 
 from __future__ import annotations
@@ -28,6 +45,17 @@ FAMILY = {
     "dynamics-batch": "dynamics",
 }
 METHODS = ("parametric", "isoflop")
+
+# Bootstrap draws a fit may take (module docstring): each is a warm-started refit of the law.
+MAX_BOOTSTRAP = 2_000
+# Plausible ranges of pinned values (--fix): (low, high, low inclusive?) per kind of parameter.
+LOSS_EXPONENTS = ("alpha", "beta", "alpha_N", "alpha_D", "alpha_S", "alpha_B")
+SIGNED_EXPONENTS = ("B_crit_exp_N", "B_crit_exp_D")  # the critical batch may fall, stay or grow
+PIN_RANGES = {
+    "exponent": (0.0, 10.0, False),  # (0, 10]
+    "signed exponent": (-10.0, 10.0, True),  # [-10, 10]
+    "scale": (1e-300, 1e300, True),  # [1e-300, 1e300]: exp of the internal log scale stays finite
+}
 
 
 @dataclass
@@ -74,8 +102,38 @@ class FitRequest:
             raise InputError(
                 "--method isoflop fits the compute-optimal frontier; use it with --law chinchilla"
             )
-        if self.bootstrap < 0 or self.bootstrap > 100_000:
-            raise InputError(f"--bootstrap must be between 0 and 100000, got {self.bootstrap}")
+        if (
+            isinstance(self.bootstrap, bool)
+            or not isinstance(self.bootstrap, int)
+            or not (0 <= self.bootstrap <= MAX_BOOTSTRAP)
+        ):
+            raise InputError(
+                f"--bootstrap must be a whole number from 0 to {MAX_BOOTSTRAP:,} draws "
+                f"(got {self.bootstrap}): each draw refits the law; {MAX_BOOTSTRAP:,} draws already give "
+                "stable 95 % intervals"
+            )
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise InputError(f"--seed must be a whole number >= 0 (got {self.seed}), e.g. --seed 1")
+
+
+def _num(x: float) -> str:
+    """A number for a message: 1e9 rather than 1e+09."""
+    return f"{x:.6g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def _check_pin(name: str, value: float) -> None:
+    """A pinned value must lie in its kind's plausible range (PIN_RANGES)."""
+    if name in LOSS_EXPONENTS:
+        kind, what = "exponent", "a loss exponent"
+    elif name in SIGNED_EXPONENTS:
+        kind, what = "signed exponent", "a critical-batch exponent"
+    else:
+        kind, what = "scale", "a scale"
+    lo, hi, closed = PIN_RANGES[kind]
+    inside = math.isfinite(value) and (lo <= value if closed else lo < value) and value <= hi
+    if not inside:
+        span = f"from {_num(lo)} to {_num(hi)}" if closed else f"above {_num(lo)} and at most {_num(hi)}"
+        raise InputError(f"--fix {name}={_num(value)}: {name}, {what}, must be {span}")
 
 
 def parse_fixed(items: list[str]) -> dict[str, float]:
@@ -93,11 +151,19 @@ def parse_fixed(items: list[str]) -> dict[str, float]:
 def fit_runs(req: FitRequest, progress=None) -> dict[str, Any]:
     """Run the fit; return the CLI.md JSON payload (plus extra fields the report uses)."""
     table = read_runs(req.path, columns=req.columns, where=req.where, join=req.join)
-    if req.method == "isoflop":
-        return _isoflop(req, table, progress)
-    if len(req.laws) > 1:
-        return _compare(req, table)
-    return _parametric(req, table, progress)
+    try:
+        if req.method == "isoflop":
+            return _isoflop(req, table, progress)
+        if len(req.laws) > 1:
+            return _compare(req, table)
+        return _parametric(req, table, progress)
+    except (OverflowError, FloatingPointError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
+        what = "isoflop" if req.method == "isoflop" else " and ".join(req.laws)
+        raise InputError(
+            f"the {what} fit of {Path(req.path).name!r} failed in double-precision arithmetic "
+            f"({type(exc).__name__}: {exc}): the data or the pinned values drive a parameter out of range; "
+            "check the columns (--columns), the filters (--where) and --fix"
+        ) from None
 
 
 # ----- parametric ----------------------------------------------------------------------------------
@@ -138,11 +204,18 @@ def _check_fixed(req: FitRequest, forms: list[tuple[str, str]]) -> None:
         known |= set(KAPLAN_CRITICAL_BATCH)
     from scalecli.laws.base import suggest
 
-    for name in req.fixed:
+    for name, value in req.fixed.items():
         if name not in known:
             raise InputError(
                 f"--fix: {req.law} has no parameter {name!r}{suggest(name, known)}; "
                 f"parameters: {', '.join(sorted(known))}"
+            )
+        _check_pin(name, value)
+    for form, _ in forms:
+        if all(p in req.fixed for p in FORM_PARAMS[form]):
+            raise InputError(
+                f"--fix pins every parameter of the {form} law ({', '.join(FORM_PARAMS[form])}): "
+                "nothing left to fit; pin fewer parameters"
             )
 
 
@@ -168,10 +241,13 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
                 f"data file {req.path!r}: {fit_table.rows_used} usable row(s), but the {form} law has "
                 f"{free} free parameters: at least {free} rows are needed"
             )
+        _check_identifiable(req, fit_table, form, free)
+        _check_pinned_e(fixed, fit_table)
         results[form] = parametric.fit(
             form, [fit_table[r] for r in parametric.roles(form)], fit_table["loss"], fixed=fixed
         )
     best = results[primary_form]
+    _check_falls(primary_form, best.params)
     predicted = best.predict([fit_table[r] for r in parametric.roles(primary_form)])
     payload_holdout = None
     holdout_summary = None
@@ -215,6 +291,7 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
         "points": best.points,
         "starts": best.starts,
         "grid_size": best.grid_size,
+        "screen_points": best.screen_points,  # points the starts were ranked on (parametric.py)
         "best_basin_starts": best.best_basin_starts,
         "standard_errors": {k: _finite(v) for k, v in best.standard_errors.items()},
         "intervals": intervals,
@@ -256,6 +333,78 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
     }
 
 
+ROLE_PLURAL = {"params": "model sizes", "tokens": "token counts", "steps": "step counts"}
+
+
+def _rows(table: RunTable, req: FitRequest) -> str:
+    n = table.rows_used
+    where = " outside --holdout" if req.holdout else ""
+    return f"the {n} row{where} has" if n == 1 else f"all {n} rows{where} have"
+
+
+def _check_identifiable(req: FitRequest, table: RunTable, form: str, free: int) -> None:
+    """Refuse data the law cannot be identified from (module docstring), before fitting."""
+    from scalecli.fitting import parametric
+
+    roles = parametric.roles(form)
+    for role in roles[:2]:  # params and the second input (tokens or steps); a batch may be constant
+        values = table[role]
+        if np.all(values == values[0]):
+            raise InputError(
+                f"data file {req.path!r}: {_rows(table, req)} the same {role} ({_num(values[0])}): "
+                f"a {req.law} fit needs runs at 2 or more {ROLE_PLURAL[role]}"
+            )
+    loss = table["loss"]
+    if np.all(loss == loss[0]):
+        raise InputError(
+            f"data file {req.path!r}: {_rows(table, req)} the same loss ({_num(loss[0])}): there is nothing "
+            "to fit; check the loss column (--columns loss=HEADER) and the filters"
+        )
+    points = np.unique(np.stack([table[r] for r in roles], axis=1), axis=0).shape[0]
+    if points < free:
+        raise InputError(
+            f"data file {req.path!r}: the {table.rows_used} rows hold only {points} distinct "
+            f"({', '.join(roles)}) points, but the {form} law has {free} free parameters: add runs at "
+            "other sizes, or pin parameters with --fix"
+        )
+
+
+def _check_pinned_e(fixed: dict[str, float], table: RunTable) -> None:
+    """L = E + positive terms, so a pinned E must lie below every loss fitted."""
+    if "E" in fixed:
+        low = float(np.min(table["loss"]))
+        if not fixed["E"] < low:
+            lo = PIN_RANGES["scale"][0]
+            raise InputError(
+                f"--fix E={_num(fixed['E'])}: the irreducible loss must lie below every loss fitted; "
+                f"pin E between {_num(lo)} and {_num(low)} (the smallest loss)"
+            )
+
+
+FALLS_WITH = {
+    "alpha": "params",
+    "alpha_N": "params",
+    "beta": "tokens",
+    "alpha_D": "tokens",
+    "alpha_S": "steps",
+}
+
+
+def _check_falls(form: str, params: dict[str, float]) -> None:
+    """A fitted exponent <= 0 (or at the Kaplan forms' floor, 1e-6) means the loss does not fall with
+    that input in this data: refuse it with the likely causes instead of writing such a law."""
+    from scalecli.fitting.parametric import _EXP_FLOOR
+
+    floor = _EXP_FLOOR * (1.0 + 1e-6) if form.startswith("kaplan") else 0.0
+    for name, value in params.items():
+        if name in FALLS_WITH and not value > floor:
+            role = "steps" if name == "beta" and form == "dynamics" else FALLS_WITH[name]
+            raise InputError(
+                f"the loss does not fall with {role} in this data (fitted {name} = {value:.3g}): "
+                "check the columns (--columns) and the filters"
+            )
+
+
 def _kaplan_critical_batch(req: FitRequest, table: RunTable) -> RunTable | None:
     """Kaplan et al. fit L(N, S_min) with S_min = S/(1 + B_crit(L)/B) (eq. 5.4), B_crit(L) of eq. 1.4
     at each run's loss. With a batch column we do the same; without one, steps are taken as S_min."""
@@ -265,8 +414,15 @@ def _kaplan_critical_batch(req: FitRequest, table: RunTable) -> RunTable | None:
 
     b_star = req.fixed.get("B_star", KAPLAN_CRITICAL_BATCH["B_star"])
     alpha_b = req.fixed.get("alpha_B", KAPLAN_CRITICAL_BATCH["alpha_B"])
-    b_crit = b_star / table["loss"] ** (1.0 / alpha_b)
-    s_min = table["steps"] / (1.0 + b_crit / table["batch_tokens"])
+    with np.errstate(all="ignore"):
+        b_crit = b_star / table["loss"] ** (1.0 / alpha_b)
+        s_min = table["steps"] / (1.0 + b_crit / table["batch_tokens"])
+    if not np.all(np.isfinite(s_min) & (s_min > 0)):
+        raise InputError(
+            f"the critical batch B_crit = {_num(b_star)}/L^(1/{_num(alpha_b)}) (Kaplan eq. 1.4) leaves no "
+            "finite positive steps S_min at these losses; pin B_star and alpha_B nearer Kaplan's "
+            f"{_num(KAPLAN_CRITICAL_BATCH['B_star'])} and {_num(KAPLAN_CRITICAL_BATCH['alpha_B'])}"
+        )
     note = (
         "steps = S_min = S/(1 + B_crit(loss)/batch) (Kaplan eq. 5.4; "
         f"B_crit = {b_star:.3g}/L^(1/{alpha_b:g}), eq. 1.4, at each row's loss)"
@@ -478,10 +634,14 @@ def _isoflop(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
     }
     used = [o for o in result.optima if not o.edge and o.params is not None]
     c = np.array([o.flops for o in used])
-    loss = np.array([o.loss for o in used])
-    slope, intercept = np.polyfit(np.log(c), np.log(loss), 1)
-    if slope < 0:  # L*(C) = k·C^slope  ->  frontier loss law (coef/C)^e with e = -slope
-        frontier["loss"] = {"coef": float(math.exp(intercept / -slope)), "exponent": float(-slope)}
+    loss = np.array([o.loss for o in used], dtype=float)
+    if np.all(np.isfinite(loss) & (loss > 0)) and np.unique(c).size >= 2:
+        slope, intercept = np.polyfit(np.log(c), np.log(loss), 1)
+        with np.errstate(all="ignore"):
+            coef = float(np.exp(intercept / -slope)) if slope < 0 else math.nan
+        if slope < 0 and math.isfinite(coef) and coef > 0:
+            # L*(C) = k·C^slope  ->  frontier loss law (coef/C)^e with e = -slope
+            frontier["loss"] = {"coef": coef, "exponent": float(-slope)}
     iso = result.to_dict()
     fit_block = {
         "method": "isoflop",
