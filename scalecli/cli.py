@@ -621,6 +621,7 @@ def hardware(
 @presets_app.callback()
 def presets_list(
     ctx: typer.Context,
+    schema: bool = typer.Option(False, "--schema", help="Print the JSON Schema of preset files and exit."),
     fmt: str | None = typer.Option(
         None, "--format", metavar="FORMAT", help=FORMAT_HELP, autocompletion=_complete_format
     ),
@@ -632,8 +633,16 @@ def presets_list(
     \b
       scale presets
       scale presets show hoffmann2022
+      scale presets --schema
     """
     if ctx.invoked_subcommand is not None:
+        return
+    if schema:
+        import json
+
+        from scalecli import schemas
+
+        typer.echo(json.dumps(schemas.preset(), indent=2))
         return
     from scalecli import presets, render
 
@@ -683,6 +692,9 @@ def presets_show(
     fmt = _format(fmt, "presets")
     p = presets.load(name)
     payload = {"scalecli_version": __version__, "preset": p.raw}
+    if fmt == "yaml":  # the preset itself: save it and load it with --law FILE
+        typer.echo(render.preset_file(p.raw, p.name).rstrip("\n"))
+        return
 
     def table() -> None:
         rows = [("name", p.name), ("family", p.family), ("default", "yes" if p.default else "no")]
@@ -764,7 +776,7 @@ def _run(args: list[str]) -> int:
             ExitStatus.INTERNAL,
         )
     if code == ExitStatus.INTERRUPTED:  # typer returns 130 for an interrupt it caught
-        from scalecli.entry import RECEIVED
+        from scalecli.signals import RECEIVED
 
         return _aborted(RECEIVED[-1] if RECEIVED else signal.SIGINT)
     return int(code) if isinstance(code, int) else 0

@@ -7,24 +7,12 @@ from __future__ import annotations
 import signal
 import sys
 
-from scalecli.errors import ExitStatus, Interrupted
-
-RECEIVED: list[int] = []  # signals received, newest last (typer reports an interrupt only as 130)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    RECEIVED.append(signum)
-    raise Interrupted(signum)
-
-
-def install_signal_handlers() -> None:
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), _interrupt)
+from scalecli import signals
+from scalecli.errors import ExitStatus
 
 
 def main() -> None:
-    install_signal_handlers()
+    signals.install()
     try:
         from scalecli.cli import main as run
     except KeyboardInterrupt as exc:

@@ -33,7 +33,11 @@ class Option:
     config_for: tuple[str, ...] | None = None  # commands scale.yaml sets it for (default: all of them)
 
     def configures(self, command: str) -> bool:
-        return self.config and command in self.commands and (self.config_for is None or command in self.config_for)
+        return (
+            self.config
+            and command in self.commands
+            and (self.config_for is None or command in self.config_for)
+        )
 
     @property
     def flag(self) -> str:

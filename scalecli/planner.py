@@ -269,7 +269,7 @@ class _Solver:
             elif request.allow_repeats:
                 self.notes.append(
                     "--allow-repeats: tokens beyond --unique-tokens are repeated epochs valued as "
-                    "fresh data by this law (optimistic beyond ~4 epochs, REFERENCE §5.3)"
+                    "fresh data by this law (optimistic beyond ~4 epochs, Muennighoff et al. 2023)"
                 )
             else:
                 self.token_caps["unique_tokens"] = request.unique_tokens
@@ -498,7 +498,8 @@ class _Solver:
             binding = [*binding, "unique_tokens"]
             epochs = tokens / self.request.unique_tokens
             self.notes.append(
-                f"{epochs:.2f} epochs over the unique data (repeats valued as in REFERENCE §5.1)"
+                f"{epochs:.2f} epochs over the unique data "
+                "(repeats valued by Muennighoff et al. 2023's effective data)"
             )
         inference = float(inference_flops(params, self.T))
         notes = [*law.notes(), *preset.notes]

@@ -122,7 +122,7 @@ def predict(
         }
         notes.append(
             f"lifetime = training + 2·N FLOPs per inference token; the lifetime optimum at this loss "
-            f"has {best.params:.4g} params on {best.tokens:.4g} tokens (Sardana et al., REFERENCE §4)"
+            f"has {best.params:.4g} params on {best.tokens:.4g} tokens (Sardana et al. 2024)"
         )
     return Prediction(
         law=preset.name,

@@ -233,6 +233,15 @@ def simple_table(
 
 
 # ----- fits ----------------------------------------------------------------------------------------
+def preset_file(mapping: dict[str, Any], name: str) -> str:
+    """A preset as a YAML file --law loads (scale presets show NAME --format yaml)."""
+    from scalecli import __version__
+    from scalecli.yamlio import dump as dump_yaml
+
+    header = f"# preset {name}, shown by scalecli {__version__}; load with: scale plan --law THIS_FILE\n"
+    return header + dump_yaml(_clean(mapping), width=100)
+
+
 def preset_yaml(mapping: dict[str, Any]) -> str:
     from scalecli import __version__
     from scalecli.yamlio import dump as dump_yaml

@@ -118,5 +118,8 @@ class ChinchillaLaw(Law):
     def notes(self) -> list[str]:
         notes = super().notes()
         if self.models_repeats:
-            notes.append("repeated epochs valued by Muennighoff et al.'s effective data (REFERENCE §5.1)")
+            notes.append(
+                "repeated epochs valued by Muennighoff et al. 2023's effective data and parameters "
+                "(docs/laws.md)"
+            )
         return notes

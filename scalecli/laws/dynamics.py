@@ -195,7 +195,10 @@ class DynamicsLaw(Law):
             f"(spectral a = {a:.3g}, b = {b:.3g})"
         ]
         if b <= 1:
-            notes.append("b <= 1: at or outside the edge of the theory's b > 1 regime (REFERENCE §6.5)")
+            notes.append(
+                "b <= 1: at or outside the edge of the theory's b > 1 regime "
+                "(Bordelon et al. 2024; docs/laws.md)"
+            )
         if self.batch_aware:
             p = self.params
             shape = "".join(

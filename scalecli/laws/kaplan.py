@@ -240,6 +240,6 @@ class KaplanLaw(Law):
         return [
             "params are non-embedding (Kaplan et al. §1.3); loss in nats/token on WebText2",
             "Kaplan law optimum (Appendix B): trained at the critical batch, C = 2·C_min, "
-            "steps = 2·S_min (REFERENCE §1.7)",
+            "steps = 2·S_min (Kaplan et al. eqs. 5.1-5.2, Appendix B)",
             *unused,
         ]
