@@ -72,7 +72,7 @@ def regime_reading(exponents: dict[str, tuple[float, str]]) -> list[dict[str, ob
         elif abs(value - 1.0) <= VARIANCE_LIMITED_TOLERANCE:
             entry["regime"] = "variance-limited"
             entry["reading"] = (
-                f"{name} = {value:.3g} is near 1: a variance-limited regime in {scales} (REFERENCE §7)"
+                f"{name} = {value:.3g} is near 1: a variance-limited regime in {scales} (Bahri et al. 2024)"
             )
         else:
             d = 4.0 / value
@@ -80,12 +80,12 @@ def regime_reading(exponents: dict[str, tuple[float, str]]) -> list[dict[str, ob
             entry["intrinsic_dimension"] = d
             entry["reading"] = (
                 f"{name} = {value:.3g}: resolution-limited in {scales}, implied intrinsic dimension "
-                f"d ≈ 4/{name} = {d:.3g} (REFERENCE §7)"
+                f"d ≈ 4/{name} = {d:.3g} (Bahri et al. 2024)"
             )
             if scales == "parameters" and abs(value - 0.5) <= 0.1:
                 entry["reading"] += (
                     "; for deep nets P ∝ width², so the variance-limited exponent in parameters is "
-                    "1/2 (REFERENCE §11 item 12): this one is ambiguous"
+                    "1/2 (Bahri et al. 2024): this one is ambiguous"
                 )
         out.append(entry)
     return out

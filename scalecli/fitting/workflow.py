@@ -6,7 +6,8 @@ What is refused, with a message naming the problem and the fix (``InputError``, 
 
 * options: ``--bootstrap`` above ``MAX_BOOTSTRAP`` = 2,000 draws (each draw is a warm-started refit,
   10-25 ms on Epoch's 240 runs, so 2,000 draws keep a fit within about a minute; the cost of a draw
-  grows linearly with the rows, and a preset carries at most 2,000 draws); a ``--seed`` that is not a
+  grows linearly with the rows, so draws x rows is also bounded, ``MAX_BOOTSTRAP_WORK`` = 1e7, about
+  40 s; a preset carries at most 2,000 draws); a ``--seed`` that is not a
   whole number >= 0; a ``--fix`` value outside its range (``PIN_RANGES``: loss exponents in (0, 10],
   the critical-batch exponents B_crit_exp_N/D in [-10, 10], scales and E in [1e-300, 1e300], E also
   below the smallest loss fitted, since L = E + positive terms); pins that leave nothing to fit;
@@ -48,6 +49,7 @@ METHODS = ("parametric", "isoflop")
 
 # Bootstrap draws a fit may take (module docstring): each is a warm-started refit of the law.
 MAX_BOOTSTRAP = 2_000
+MAX_BOOTSTRAP_WORK = 10_000_000  # draws x rows: a draw costs ~4 us per row (40 ms at 10,000 rows)
 # Plausible ranges of pinned values (--fix): (low, high, low inclusive?) per kind of parameter.
 LOSS_EXPONENTS = ("alpha", "beta", "alpha_N", "alpha_D", "alpha_S", "alpha_B")
 SIGNED_EXPONENTS = ("B_crit_exp_N", "B_crit_exp_D")  # the critical batch may fall, stay or grow
@@ -229,6 +231,14 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
     if req.average_duplicates:
         table = average_duplicates(table, list(parametric.roles(primary_form)))
     fit_table, held = split_holdout(table, req.holdout) if req.holdout else (table, None)
+    if req.bootstrap * fit_table.rows_used > MAX_BOOTSTRAP_WORK:
+        rows = fit_table.rows_used
+        work, most = req.bootstrap * rows, max(1, int(MAX_BOOTSTRAP_WORK // rows))
+        raise InputError(
+            f"--bootstrap {req.bootstrap} on {rows:,} rows is {work:,.0f} draw-rows; the limit "
+            f"is {MAX_BOOTSTRAP_WORK:,.0f} (each draw refits every row): use at most {most:,} draws, or "
+            "average the rows (--average-duplicates, --where)"
+        )
     critical = _kaplan_critical_batch(req, fit_table) if primary_form == "kaplan_steps" else None
     if critical is not None:
         fit_table = critical
@@ -470,7 +480,7 @@ def _warnings(form: str, params: dict[str, float]) -> list[str]:
         if b <= 1:
             out.append(
                 f"implied spectral exponent b = alpha/beta = {b:.3g} <= 1: outside the theory's b > 1 "
-                "regime (REFERENCE §6.5)"
+                "regime (Bordelon et al. 2024)"
             )
     for name, value in params.items():
         if (name.startswith("alpha") or name == "beta") and name in params:

@@ -34,7 +34,7 @@ DEEPSEEK_BATCH_EXPONENT = 0.3271
 
 RULES = ("fixed", "deepseek2024", "power", "table")
 KEYS = {
-    "fixed": {"rule", "tokens"},
+    "fixed": {"rule", "tokens", "source", "fitted_on"},
     "deepseek2024": {"rule"},
     "power": {"rule", "coef", "params_exponent", "tokens_exponent", "source", "fitted_on"},
     "table": {"rule", "rows", "source", "fitted_on"},
@@ -184,7 +184,8 @@ class BatchRule:
         try:
             if rule == "fixed":
                 tokens = spec.get("tokens")
-                return cls("fixed", tokens=None if tokens is None else parse_number(tokens, "batch tokens"))
+                tokens = None if tokens is None else parse_number(tokens, "batch tokens")
+                return cls("fixed", tokens=tokens, source=source, fitted_on=fitted_on)
             if rule == "power":
                 return cls(
                     "power",
