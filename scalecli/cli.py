@@ -732,6 +732,8 @@ def _run(args: list[str]) -> int:
     debug = "--debug" in args
     _ARGV[:] = args
     args = [a for a in args if a != "--debug"]  # accepted anywhere on the line
+    if sys.stdout is None:  # started with stdout closed (`scale ... >&-`)
+        return _fail("standard output is closed; nothing could be printed", ExitStatus.OUTPUT)
     _prepare_streams()
     if not debug:  # numerical edge cases are checked explicitly; numpy's warnings are noise
         import warnings
@@ -808,7 +810,7 @@ def _fail(message: str, code: int) -> int:
     try:
         sys.stderr.write(f"error: {message}\n")
         sys.stderr.flush()
-    except OSError:
+    except (OSError, AttributeError):  # stderr closed too: the exit code still says it
         pass
     return int(code)
 

@@ -330,6 +330,16 @@ def test_closed_pipe_ends_quietly_with_the_conventional_status():
     assert err == ""
 
 
+def test_closed_stdout_is_an_output_error():
+    proc = subprocess.run(
+        [sys.executable, "-m", "scalecli", "plan", "--flops", "1e23"],
+        stdout=None, stderr=subprocess.PIPE, text=True, timeout=120, close_fds=True,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert proc.returncode == ExitStatus.OUTPUT, proc.stderr
+    assert proc.stderr == "error: standard output is closed; nothing could be printed\n"
+
+
 def test_full_stdout_writes_no_file(tmp_path):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full on this system")
