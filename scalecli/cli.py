@@ -435,6 +435,9 @@ def fit(
         None, "--dataset", help="What the loss is measured on (data and tokenizer), for the preset's notes."
     ),
     plot: str | None = typer.Option(None, "--plot", help="Write data, fitted curves and residuals to a PNG."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Refuse (exit 2) a fit the data do not identify, instead of warning."
+    ),
     fmt: str | None = typer.Option(
         None, "--format", metavar="FORMAT", help=FORMAT_HELP, autocompletion=_complete_format
     ),
@@ -478,6 +481,7 @@ def fit(
         name=name,
         dataset=dataset,
         command=command_line(),
+        strict=strict,
     )
     result = fit_runs(request, progress=render.progress_callback("bootstrap"))
     if "comparison" in result:

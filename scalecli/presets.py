@@ -204,6 +204,10 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
     if bad:
         raise InputError(f"{origin}: unknown source key {bad[0]!r}{suggest(str(bad[0]), SOURCE_KEYS)}")
     notes = data.get("notes") or []
+    fit = data.get("fit")
+    if isinstance(fit, dict) and isinstance(fit.get("warnings"), list):  # carried into every plan
+        unidentified = [w for w in fit["warnings"] if isinstance(w, str) and w.startswith("not identified")]
+        notes = [*notes, *(f"fit warning: {w}" for w in unidentified)]
     aliases = data.get("aliases") or []
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise InputError(f"{origin}: 'notes' must be a list of text")

@@ -146,3 +146,41 @@ def test_application_layer_is_what_the_cli_runs(cli):
     assert plans[0].params == pytest.approx(2.9446e10, rel=1e-4)
     via_cli = cli("plan", "--flops", "1e23", "--law", "besiroglu2024", "--format", "json").json()["plans"][0]
     assert via_cli["params"] == plans[0].params
+
+
+# ----- item 4: a poor fit is not saved as if it were good ------------------------------------------
+def _known_runs(path):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    rows = ["params,tokens,loss"]
+    for n in np.geomspace(1e8, 1e10, 6):
+        for ratio in (5, 10, 20, 40, 80):
+            d = n * ratio
+            loss = (1.8 + 500 * n**-0.35 + 2000 * d**-0.37) * np.exp(0.01 * rng.standard_normal())
+            rows.append(f"{n:.6g},{d:.6g},{loss:.6f}")
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_unidentified_fits_warn_and_strict_refuses(cli, tmp_path):
+    runs = _known_runs(tmp_path / "runs.csv")  # 30 runs of E 1.8, A 500, B 2000, alpha 0.35, beta 0.37
+    good = cli("fit", runs, "--format", "json").json()
+    assert good["law"]["fit"]["identified"] is True
+    assert not [w for w in good["warnings"] if w.startswith("not identified")]
+    se = good["standard_errors"]
+    for name, truth in (("E", 1.8), ("alpha", 0.35), ("beta", 0.37)):
+        assert abs(good["law"]["params"][name] - truth) < 4 * se[name], name  # the known law, within its SEs
+    out = tmp_path / "small.yaml"
+    r = cli("fit", runs, "--where", "params<1e9", "--out", str(out), "--format", "json")
+    assert r.code == 0, r.err
+    poor = r.json()
+    assert poor["law"]["fit"]["identified"] is False
+    issues = [w for w in poor["warnings"] if w.startswith("not identified")]
+    assert any("only 3 distinct params" in w for w in issues)
+    # the warning travels with the preset into every plan made with it
+    notes = cli("plan", "--flops", "1e22", "--law", str(out), "--format", "json").json()["plans"][0]["notes"]
+    assert any(n.startswith("fit warning: not identified") for n in notes)
+    refused = tmp_path / "refused.yaml"
+    r = cli("fit", runs, "--where", "params<1e9", "--strict", "--out", str(refused))
+    assert r.code == 2 and "--strict refuses to write it" in r.err and not refused.exists()

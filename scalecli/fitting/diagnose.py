@@ -89,3 +89,42 @@ def regime_reading(exponents: dict[str, tuple[float, str]]) -> list[dict[str, ob
                 )
         out.append(entry)
     return out
+
+
+DISTINCT_FOR_A_LAW = 4  # model sizes (or tokens, steps) a power law in them needs to be told apart
+FAR_BELOW = 0.1  # an irreducible loss under a tenth of every observed loss: pushed to its bound (0)
+
+
+def identification(
+    params: dict[str, float],
+    standard_errors: dict[str, float | None],
+    fixed: dict[str, float],
+    loss: np.ndarray,
+    inputs: dict[str, np.ndarray],
+) -> list[str]:
+    """Why a fit is not identified, if it is not: a free parameter whose standard error is larger
+    than its value (or cannot be estimated), an irreducible loss far below every loss in the data,
+    or too few distinct model sizes or budgets. Empty when the data determine the law."""
+    issues = []
+    for name, value in params.items():
+        if name in fixed:
+            continue
+        se = standard_errors.get(name)
+        if se is None or not np.isfinite(se):
+            issues.append(f"{name} = {value:.4g} has no standard error: the data do not determine it")
+        elif se > abs(value):
+            issues.append(f"{name} = {value:.4g} ± {se:.2g}: the standard error is larger than the value")
+    lowest = float(np.min(loss))
+    if "E" in params and "E" not in fixed and params["E"] < FAR_BELOW * lowest:
+        issues.append(
+            f"E = {params['E']:.3g} is far below the lowest loss in the data ({lowest:.4g}): the runs do not "
+            "reach far enough to separate the irreducible loss from the power laws"
+        )
+    for role, values in inputs.items():
+        distinct = int(np.unique(values).size)
+        if distinct < DISTINCT_FOR_A_LAW:
+            issues.append(
+                f"only {distinct} distinct {role} values: a power law in {role} needs {DISTINCT_FOR_A_LAW}"
+                " or more"
+            )
+    return issues

@@ -77,6 +77,7 @@ class FitRequest:
     dataset: str | None = None
     command: str = ""
     level: float = 0.9
+    strict: bool = False  # refuse (exit 2) a fit the data do not identify instead of warning
     laws: tuple[str, ...] = ()  # several families: compare them out of sample (needs holdout)
 
     def __post_init__(self) -> None:
@@ -290,7 +291,21 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
         intervals = {"level": req.level, **{k: [float(lo), float(hi)] for k, (lo, hi) in spans.items()}}
 
     regime = diagnose.regime_reading(_exponents(primary_form, best.params))
-    warnings = _warnings(primary_form, best.params)
+    unidentified = diagnose.identification(
+        best.params,
+        best.standard_errors,
+        best.fixed,
+        fit_table["loss"],
+        {r: fit_table[r] for r in parametric.roles(primary_form) if r != "batch_tokens"},
+    )
+    if unidentified and req.strict:
+        raise InputError(
+            "the fit is not identified ("
+            + "; ".join(unidentified)
+            + "); --strict refuses to write it: add runs "
+            "at more sizes and budgets, or pin parameters with --fix"
+        )
+    warnings = [f"not identified: {w}" for w in unidentified] + _warnings(primary_form, best.params)
     fitted_range = _flops_range(fit_table)
     fit_block = {
         "method": "parametric",
@@ -308,6 +323,7 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
         "residuals": diagnose.residual_summary(fit_table["loss"], predicted),
         "holdout": {"expression": req.holdout, **holdout_summary} if holdout_summary else None,
         "regime": [r["reading"] for r in regime],
+        "identified": not unidentified,
         "warnings": warnings,
     }
     if FAMILY[req.law] == "dynamics":
