@@ -86,6 +86,9 @@ NOT_LAWS = {"hardware.yaml"}
 
 
 def shipped_names() -> list[str]:
+    index = _index()
+    if index is not None:
+        return sorted(index)
     return sorted(
         p.name[: -len(".yaml")]
         for p in _shipped_dir().iterdir()
@@ -98,12 +101,43 @@ def shipped_text(filename: str) -> str:
     return (_shipped_dir() / filename).read_text(encoding="utf-8")
 
 
+INDEX_FILE = "_index.json"
+_INDEX: list[dict[str, dict[str, Any]] | None] = []
+
+
+def _index() -> dict[str, dict[str, Any]] | None:
+    """The shipped presets as parsed mappings (presets/_index.json, generated from the YAML files by
+    tools/gen_docs.py and checked by the tests): reading them needs no YAML parser at start-up.
+    None when the index is absent (then the YAML files are read)."""
+    if not _INDEX:
+        import json
+
+        try:
+            _INDEX.append(json.loads(shipped_text(INDEX_FILE)))
+        except (FileNotFoundError, ValueError):
+            _INDEX.append(None)
+    return _INDEX[0]
+
+
+def build_index() -> str:
+    """The text of presets/_index.json: every shipped YAML preset, parsed by the one YAML loader."""
+    import json
+
+    out = {}
+    for p in sorted(_shipped_dir().iterdir(), key=lambda x: x.name):
+        if p.name.endswith(".yaml") and p.name not in NOT_LAWS:
+            out[p.name[: -len(".yaml")]] = load_mapping(p.read_text(encoding="utf-8"), f"preset {p.name}")
+    return json.dumps(out, indent=1) + "\n"
+
+
 _ALIASES = re.compile(r"^aliases:\s*\[([^\]]*)\]\s*$", re.M)
 
 
 def _alias_map() -> dict[str, str]:
-    """Alias -> shipped preset, read from each file's ``aliases: [...]`` line without parsing it
-    (a preset is parsed only when it is used)."""
+    """Alias -> shipped preset, without building any preset (a preset is built when it is used)."""
+    index = _index()
+    if index is not None:
+        return {alias: name for name, data in index.items() for alias in data.get("aliases") or []}
     out = {}
     for name in shipped_names():
         match = _ALIASES.search(shipped_text(f"{name}.yaml"))
@@ -118,8 +152,13 @@ _cache: dict[str, Preset] = {}
 
 def load_shipped(name: str) -> Preset:
     if name not in _cache:
-        text = (_shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
-        _cache[name] = parse_preset(text, origin=f"preset {name}", path=f"<shipped>/{name}.yaml")
+        index = _index()
+        origin, path = f"preset {name}", f"<shipped>/{name}.yaml"
+        if index is not None and name in index:
+            _cache[name] = preset_from_mapping(index[name], origin, path)
+        else:
+            text = (_shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
+            _cache[name] = parse_preset(text, origin=origin, path=path)
     return _cache[name]
 
 

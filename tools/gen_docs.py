@@ -5,7 +5,8 @@
                    ``exit``     the exit codes (errors.ExitStatus);
 * docs/files.md    ``options``  the request options (options.OPTIONS): flags, scale.yaml keys,
                                 spec keys;
-* docs/schemas/preset.schema.json, docs/schemas/check-spec.schema.json.
+* docs/schemas/preset.schema.json, docs/schemas/check-spec.schema.json;
+* presets/_index.json: the shipped presets parsed, so `scale plan` reads them without a YAML parser.
 
     python tools/gen_docs.py           # rewrite the generated blocks and schema files
     python tools/gen_docs.py --check   # exit 1 when any of them is out of date
@@ -96,6 +97,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when a generated part is out of date")
     args = parser.parse_args()
+    from scalecli import presets
+
+    presets._INDEX[:] = [None]  # generate from the YAML files themselves, not from the index
     stale = []
     for name, blocks in BLOCKS.items():
         path = DOCS / name
@@ -110,8 +114,9 @@ def main() -> int:
             stale.append(str(path.relative_to(ROOT)))
             if not args.check:
                 path.write_text(new, encoding="utf-8")
-    for name, content in schema_files().items():
-        path = DOCS / "schemas" / name
+    generated = {DOCS / "schemas" / name: content for name, content in schema_files().items()}
+    generated[ROOT / "presets" / presets.INDEX_FILE] = presets.build_index()
+    for path, content in generated.items():
         if not path.exists() or path.read_text(encoding="utf-8") != content:
             stale.append(str(path.relative_to(ROOT)))
             if not args.check:
