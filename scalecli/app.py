@@ -17,20 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from scalecli.errors import InputError
+from scalecli.errors import InputError, ref
 from scalecli.presets import Preset
-
-PLAN_FIELDS = (
-    "target_loss",
-    "inference_tokens",
-    "max_params",
-    "max_tokens",
-    "max_steps",
-    "unique_tokens",
-    "batch_tokens",
-    "allow_repeats",
-    "strict",
-)
 
 
 def load_laws(specs: Sequence[str] | None = None) -> list[Preset]:
@@ -48,14 +36,17 @@ def make_hardware(values: dict[str, Any]):
 
 
 def plan_request(values: dict[str, Any], hardware=None):
-    """A PlanRequest from option values; a budget given as GPU-hours, dollars or days becomes FLOPs."""
+    """A PlanRequest from option values (the plan options of options.OPTIONS); a budget given as
+    GPU-hours, dollars or days becomes FLOPs, and the hardware prices caps in days or dollars."""
     from scalecli import compute
-    from scalecli.planner import PlanRequest
+    from scalecli.planner import PlanRequest, request_fields
 
     flops = compute.budget_flops(values, hardware)
-    fields = {k: values[k] for k in PLAN_FIELDS if values.get(k) is not None}
+    if values.get("max_days") is not None and values.get("gpus") is None:
+        raise InputError(f"{ref('max_days')} needs {ref('gpus')} K, the number of accelerators the run has")
+    fields = {k: values[k] for k in request_fields() if values.get(k) is not None}
     fields["inference_tokens"] = fields.get("inference_tokens") or 0.0
-    return PlanRequest(flops=flops, **fields)
+    return PlanRequest(flops=flops, hardware=hardware, **fields)
 
 
 def plan_all(laws: Sequence[Preset], request, hardware=None, brief: bool = False) -> list:
@@ -76,28 +67,34 @@ def plan_all(laws: Sequence[Preset], request, hardware=None, brief: bool = False
 
 def configuration(values: dict[str, Any]) -> tuple[float, float | None, float | None]:
     """(params, tokens, steps) of a prediction: params with tokens or steps, or any two of
-    params, tokens and FLOPs (C = 6·N·D fills in the third)."""
+    params, tokens and FLOPs (the default compute model, C = 6·N·D, fills in the third)."""
+    from scalecli.compute import training_params, training_tokens
+
     params, tokens, steps, flops = (values.get(k) for k in ("params", "tokens", "steps", "flops"))
     given = [k for k in ("params", "tokens", "flops") if values.get(k) is not None]
     if steps is not None:
         if params is None or tokens is not None or flops is not None:
-            raise InputError("--steps goes with --params only (not with --tokens or --flops)")
+            raise InputError(
+                f"{ref('steps')} goes with {ref('params')} only (not with {ref('tokens')} or {ref('flops')})"
+            )
         return params, None, steps
     if len(given) != 2:
         raise InputError(
-            "give two of --params, --tokens, --flops (C = 6·N·D fills in the third), or --params with --steps"
+            f"give two of {ref('params')}, {ref('tokens')}, {ref('flops')} (the compute model fills in "
+            f"the third), or {ref('params')} with {ref('steps')}"
         )
     if params is None:
-        params = flops / (6.0 * tokens)
+        params = training_params(flops, tokens)
     elif tokens is None:
-        tokens = flops / (6.0 * params)
+        tokens = training_tokens(flops, params)
     from scalecli.units import RANGES
 
     lo, hi = RANGES["count"]
     for name, value in (("params", params), ("tokens", tokens)):
         if not lo <= value <= hi:
             raise InputError(
-                f"--flops gives {value:.3g} {name}, outside the range scalecli plans for ({lo:g} to {hi:g})"
+                f"{ref('flops')} gives {value:.3g} {name}, outside the range scalecli plans for "
+                f"({lo:g} to {hi:g})"
             )
     return params, tokens, None
 

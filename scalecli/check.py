@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scalecli import __version__, fields, options
-from scalecli.errors import InputError
+from scalecli.errors import InputError, ScaleError, as_flag
 from scalecli.laws.base import suggest
 from scalecli.units import parse_quantity
 
@@ -314,14 +314,10 @@ def _parse_asserts(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _as_spec_keys(message: str) -> str:
-    """A library message names options as flags (--gpus); in a spec they are keys (hardware.gpus)."""
-
-    def key(match: re.Match[str]) -> str:
-        option = options.BY_NAME.get(match.group(1).replace("-", "_"))
-        return f"{option.section}.{option.name}" if option and option.section else match.group(0)
-
-    return re.sub(r"--([a-z][a-z-]*)", key, message)
+def spec_key(name: str) -> str:
+    """A field of a library message as a spec names it: hardware.gpus, plan.max_params."""
+    option = options.BY_NAME.get(name)
+    return f"{option.section}.{option.name}" if option and option.section else as_flag(name)
 
 
 # ----- evaluation ------------------------------------------------------------------------------------
@@ -330,8 +326,8 @@ def run(spec: Spec, strict: bool = False) -> Report:
     evaluate every assertion; an input error names spec keys, not flags."""
     try:
         return _run(spec, strict)
-    except InputError as exc:
-        raise InputError(_as_spec_keys(str(exc))) from None
+    except ScaleError as exc:
+        raise type(exc)(exc.render(spec_key)) from None
 
 
 def _run(spec: Spec, strict: bool) -> Report:
@@ -461,7 +457,6 @@ _XML_INVALID = None
 def xml_text(value: object) -> str:
     """Text that XML 1.0 can carry: control characters (other than tab, newline, carriage return),
     lone surrogates and U+FFFE/U+FFFF become visible escapes like \\x01, so the report always parses."""
-    import re
 
     global _XML_INVALID
     if _XML_INVALID is None:

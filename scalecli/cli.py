@@ -17,7 +17,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import typer  # noqa: E402
 
 from scalecli import __version__  # noqa: E402
-from scalecli.errors import ExitStatus, InputError, ScaleError  # noqa: E402
+from scalecli.errors import ExitStatus, InputError, ScaleError, as_flag  # noqa: E402
 
 app = typer.Typer(
     name="scale",
@@ -213,7 +213,7 @@ def _plan(values: dict[str, Any], raw: dict[str, Any]) -> None:
     plans = [
         p.to_dict() for p in application.plan_all(loaded, request, hardware, brief=raw.get("brief", False))
     ]
-    request_dict = {k: v for k, v in vars(request).items() if v not in (None, False)}
+    request_dict = request.to_dict()
     request_dict["laws"] = [p["law"] for p in plans]
     if hardware is not None:
         request_dict["hardware"] = {**hardware.train.describe(), "serve": hardware.serve.describe()}
@@ -253,7 +253,6 @@ _options_command(
 def _predict(values: dict[str, Any], raw: dict[str, Any]) -> None:
     from scalecli import app as application
     from scalecli import render
-    from scalecli.units import human_count, human_flops
 
     hardware = application.make_hardware(values)
     preds = [
@@ -261,40 +260,12 @@ def _predict(values: dict[str, Any], raw: dict[str, Any]) -> None:
         for p in application.predict_all(application.load_laws(values.get("law")), values, hardware)
     ]
     payload = {"scalecli_version": __version__, "predictions": preds}
-    with_inference = bool(values.get("inference_tokens"))
-
-    def table() -> None:
-        rows = []
-        for p in preds:
-            overhead = "-" if p["overhead_pct"] is None else f"{p['overhead_pct']:+.1f}%"
-            if with_inference:
-                extra = "-" if p["lifetime_overhead_pct"] is None else f"{p['lifetime_overhead_pct']:+.1f}%"
-                rows.append(
-                    (p["law"], human_count(p["params"]), human_count(p["tokens"]), f"{p['loss']:.4g}",
-                     human_flops(p["train_flops"]), overhead, human_flops(p["lifetime_flops"]), extra)
-                )  # fmt: skip
-            else:
-                optimal = human_flops(p["optimal_train_flops"])
-                rows.append(
-                    (p["law"], human_count(p["params"]), human_count(p["tokens"]), human_count(p["steps"]),
-                     f"{p['loss']:.4g}", human_flops(p["train_flops"]), optimal, overhead)
-                )  # fmt: skip
-        if with_inference:
-            columns = ["law", "params", "tokens", "loss", "train", "extra", "lifetime", "extra"]
-            notes_extra = ["extra: FLOPs above the optimum that reaches the same loss (training, lifetime)"]
-        else:
-            columns = ["law", "params", "tokens", "steps", "loss", "FLOPs", "optimal", "overhead"]
-            notes_extra = []
-        render.simple_table(
-            "Prediction",
-            columns,
-            rows,
-            notes=render.notes_block({p["law"]: p["notes"] for p in preds}) + notes_extra,
-        )
-        if hardware is not None:
-            render.cost_table(preds)
-
-    _emit(payload, values["format"], table, preds)
+    _emit(
+        payload,
+        values["format"],
+        lambda: render.predict_table(preds, bool(values.get("inference_tokens")), hardware is not None),
+        preds,
+    )
 
 
 _options_command(
@@ -321,7 +292,6 @@ def _sweep(values: dict[str, Any], raw: dict[str, Any]) -> None:
     from scalecli import app as application
     from scalecli import options, render
     from scalecli import sweep as sweeping
-    from scalecli.units import human_count, human_flops
 
     plot = raw.get("plot")
     outputs = _outputs(raw.get("force", False), plot=plot)
@@ -344,23 +314,7 @@ def _sweep(values: dict[str, Any], raw: dict[str, Any]) -> None:
     ]
 
     def table() -> None:
-        render.simple_table(
-            "Compute-optimal allocation by budget",
-            ["law", "FLOPs", "params", "tokens", "D/N", "steps", "loss"],
-            [
-                (
-                    r["law"],
-                    human_flops(r["flops"]),
-                    human_count(r["params"]),
-                    human_count(r["tokens"]),
-                    human_count(r["tokens_per_param"]),
-                    human_count(r["steps"]),
-                    f"{r['loss']:.4g}",
-                )
-                for r in rows
-            ],  # fmt: skip
-            notes=[f"plot written to {plot}"] if plot else [],
-        )
+        render.sweep_table(rows, plot)
 
     with outputs:
         if plot is not None:
@@ -455,7 +409,7 @@ def fit(
     """
     from scalecli import render
     from scalecli.fitting.data import parse_column_spec
-    from scalecli.fitting.workflow import FitRequest, fit_runs, parse_fixed
+    from scalecli.fitting.workflow import FitComparison, FitRequest, fit_runs, parse_fixed
 
     fmt = _format(fmt, "fit")
     laws = tuple(law or ["chinchilla"])
@@ -483,30 +437,31 @@ def fit(
         command=command_line(),
         strict=strict,
     )
-    result = fit_runs(request, progress=render.progress_callback("bootstrap"))
-    if "comparison" in result:
+    report = fit_runs(request, progress=render.progress_callback("bootstrap"))
+    payload = report.to_dict()
+    if isinstance(report, FitComparison):
         rows = [
             {
                 "law": e["law"],
                 "objective": e["objective"],
                 **{k: v for k, v in e["holdout"].items() if k != "by_params"},
             }
-            for e in result["comparison"]
+            for e in report.entries
         ]
-        _emit(result, fmt, lambda: render.fit_comparison(result), rows)
+        _emit(payload, fmt, lambda: render.fit_comparison(payload), rows)
         return
-    plot_data = result.pop("_plot", None)
     with outputs:
         if out is not None:
-            outputs.write_text(out, render.preset_yaml(result["law"]))
+            outputs.write_text(out, render.preset_yaml(report.law))
         if plot is not None:
             from scalecli.plot import plot_fit, plot_isoflop
 
-            if plot_data is not None:
-                outputs.write(plot, lambda tmp: plot_fit(plot_data, tmp))
-            else:
-                outputs.write(plot, lambda tmp: plot_isoflop(result["isoflop"], tmp))
-        _emit(result, fmt, lambda: render.fit_report(result, out, plot), [_fit_csv_row(result)])
+            curves, isoflop = report.curves, report.isoflop
+            if curves is not None:
+                outputs.write(plot, lambda tmp: plot_fit(curves, tmp))
+            elif isoflop is not None:
+                outputs.write(plot, lambda tmp: plot_isoflop(isoflop, tmp))
+        _emit(payload, fmt, lambda: render.fit_report(report, out, plot), [_fit_csv_row(payload)])
 
 
 def _fit_csv_row(result: dict[str, Any]) -> dict[str, Any]:
@@ -757,7 +712,7 @@ def _run(args: list[str]) -> int:
     except ScaleError as exc:
         if debug:
             raise
-        return _fail(str(exc), exc.exit_code)
+        return _fail(exc.render(as_flag), exc.exit_code)
     except BrokenPipeError:
         return _broken_pipe()
     except BaseException as exc:  # noqa: BLE001 - every outcome maps to an exit code

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scalecli.errors import InputError
+from scalecli.errors import InputError, ref
 from scalecli.units import RANGES
 
 TRAIN_FLOPS_PER_PARAM_TOKEN = 6.0  # forward + backward, C ≈ 6·N·D
@@ -25,6 +25,16 @@ def training_flops(params, tokens):
 
 def inference_flops(params, inference_tokens):
     return INFERENCE_FLOPS_PER_PARAM_TOKEN * params * inference_tokens
+
+
+def training_tokens(flops, params):
+    """Tokens D with training_flops(N, D) = C."""
+    return flops / (TRAIN_FLOPS_PER_PARAM_TOKEN * params)
+
+
+def training_params(flops, tokens):
+    """Params N with training_flops(N, D) = C."""
+    return flops / (TRAIN_FLOPS_PER_PARAM_TOKEN * tokens)
 
 
 @dataclass(frozen=True)
@@ -93,9 +103,11 @@ class HardwarePlan:
 
     def __post_init__(self) -> None:
         if not MIN_MFU <= self.mfu <= 1:
-            raise InputError(f"--mfu must be a fraction from {MIN_MFU:g} to 1, got {self.mfu:g} (40% is 0.4)")
+            raise InputError(
+                f"{ref('mfu')} must be a fraction from {MIN_MFU:g} to 1, got {self.mfu:g} (40% is 0.4)"
+            )
         if self.gpus < 1 or int(self.gpus) != self.gpus:
-            raise InputError(f"--gpus must be a whole number >= 1, got {self.gpus}")
+            raise InputError(f"{ref('gpus')} must be a whole number >= 1, got {self.gpus}")
         if self.precision not in self.accelerator.peak_flops:
             have = ", ".join(self.accelerator.peak_flops)
             raise InputError(
@@ -119,7 +131,9 @@ class HardwarePlan:
 
     def gpu_hours_for_usd(self, usd: float) -> float:
         if self.usd_per_gpu_hour is None:
-            raise InputError("--budget-usd needs --usd-per-gpu-hour to turn dollars into GPU-hours")
+            raise InputError(
+                f"{ref('budget_usd')} needs {ref('usd_per_gpu_hour')} to turn dollars into GPU-hours"
+            )
         return usd / self.usd_per_gpu_hour
 
     def describe(self) -> dict[str, Any]:
@@ -176,10 +190,12 @@ def make_hardware(values: dict[str, Any]) -> Hardware | None:
     if values.get("gpu") is None:
         given = [k for k in HARDWARE_OPTIONS if k != "gpu" and values.get(k) is not None]
         if given:
-            raise InputError(f"--{given[0].replace('_', '-')} needs --gpu NAME (see 'scale hardware')")
+            raise InputError(f"{ref(given[0])} needs {ref('gpu')} NAME (see 'scale hardware')")
         return None
     if values.get("mfu") is None:
-        raise InputError("--gpu needs --mfu F, the fraction of peak FLOP/s you sustain (e.g. 0.4)")
+        raise InputError(
+            f"{ref('gpu')} needs {ref('mfu')} F, the fraction of peak FLOP/s you sustain (e.g. 0.4)"
+        )
     precision = values.get("precision") or "bf16"
     train = HardwarePlan(
         accelerator=find_accelerator(values["gpu"]),
@@ -206,7 +222,7 @@ def make_hardware(values: dict[str, Any]) -> Hardware | None:
     try:
         serve = HardwarePlan(serve_acc, serve_mfu, 1, serve_price, serve_precision)
     except InputError as exc:
-        raise InputError(str(exc).replace("--mfu", "--serve-mfu")) from None
+        raise InputError(exc.raw.replace(ref("mfu"), ref("serve_mfu"))) from None
     return Hardware(train, serve, tuple(defaults))
 
 
@@ -230,9 +246,9 @@ def budget_flops(values: dict[str, Any], hardware: Hardware | None) -> float | N
         raise InputError(f"give one budget, not {' and '.join('--' + g.replace('_', '-') for g in given)}")
     if not given or given[0] == "flops":
         return values.get("flops")
-    flag = "--" + given[0].replace("_", "-")
+    flag = ref(given[0])
     if hardware is None:
-        raise InputError(f"{flag} needs --gpu NAME and --mfu F to turn it into FLOPs")
+        raise InputError(f"{flag} needs {ref('gpu')} NAME and {ref('mfu')} F to turn it into FLOPs")
     train = hardware.train
     if given[0] == "gpu_hours":
         hours = values["gpu_hours"]
@@ -240,7 +256,7 @@ def budget_flops(values: dict[str, Any], hardware: Hardware | None) -> float | N
         hours = train.gpu_hours_for_usd(values["budget_usd"])
     else:
         if values.get("gpus") is None:
-            raise InputError("--days needs --gpus K, the number of accelerators the run has")
+            raise InputError(f"{ref('days')} needs {ref('gpus')} K, the number of accelerators the run has")
         hours = values["days"] * HOURS_PER_DAY * train.gpus
     flops = train.flops_for_gpu_hours(hours)
     lo, hi = RANGES["flops"]

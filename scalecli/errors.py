@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from enum import IntEnum
 
 
@@ -19,10 +21,36 @@ class ExitStatus(IntEnum):
     BROKEN_PIPE = 141  # the reader of our output went away (128 + SIGPIPE), e.g. `| head -1`
 
 
+FIELD = re.compile(r"\u2039([a-z_]+)\u203a")
+
+
+def ref(name: str) -> str:
+    """How a library message names one of the request's fields (options.OPTIONS) so that each
+    front end can show it in its own words: ``str(error)`` shows the field (``gpus``), the CLI a
+    flag (``--gpus``), ``scale check`` a spec key (``hardware.gpus``)."""
+    return f"\u2039{name}\u203a"
+
+
+def as_flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 class ScaleError(Exception):
     """Base class: carries the process exit code the CLI turns it into."""
 
     exit_code: int = ExitStatus.INPUT
+
+    @property
+    def raw(self) -> str:
+        """The message with its field marks, for wrapping in another error."""
+        return super().__str__()
+
+    def render(self, name: Callable[[str], str] = str) -> str:
+        """The message with every field (errors.ref) written by ``name``."""
+        return FIELD.sub(lambda m: name(m.group(1)), self.raw)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class InputError(ScaleError):

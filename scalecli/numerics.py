@@ -123,3 +123,15 @@ def argmin_rows(
     x = np.where((ends[:, 0] <= ends[:, 2]) & (np.abs(x - lo) < step), lo, x)
     x = np.where((ends[:, 1] <= ends[:, 2]) & (np.abs(x - hi) < step), hi, x)
     return x
+
+
+def percentile_interval(values, level: float) -> tuple[float, float]:
+    """The central ``level`` percentile interval of ``values`` (e.g. 0.9: the 5th to 95th
+    percentile), non-finite values ignored; (nan, nan) when none are left. The one interval of
+    bootstrap draws used by fits, isoFLOP exponents and plan intervals."""
+    x = np.asarray(values, dtype=float).ravel()
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return float("nan"), float("nan")
+    lo, hi = np.percentile(x, [50.0 * (1.0 - level), 50.0 * (1.0 + level)])
+    return float(lo), float(hi)

@@ -69,6 +69,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_params", "count", "PARAMS", "Cap on parameters (e.g. 70B).", (P,), "plan"),
     Option("max_tokens", "count", "TOKENS", "Cap on training tokens.", (P,), "plan"),
     Option("max_steps", "count", "STEPS", "Cap on optimizer steps.", (P,), "plan"),
+    Option("max_days", "days", "DAYS", "Cap on training wall-clock days on --gpus accelerators" + HARDWARE_HELP + ".", (P,), "plan"),
+    Option("max_train_cost_usd", "usd", "USD", "Cap on the training bill in dollars (with --gpu, --mfu, --usd-per-gpu-hour).", (P,), "plan"),
     Option("unique_tokens", "count", "TOKENS", "Unique data available; tokens beyond it are repeated epochs.", (P, PR), "plan"),
     Option("allow_repeats", "flag", "", "Let laws without a repeated-data model train past --unique-tokens.", (P,), "plan"),
     Option("batch_tokens", "count", "TOKENS", "Tokens per optimizer step (default: the preset's batch rule).", (P, PR, SW), "plan"),

@@ -45,12 +45,14 @@ def save(fig, path: str) -> None:
         plt.close(fig)
 
 
-def plot_fit(data: dict, path: str) -> None:
-    """Loss against tokens/steps per model size with the fitted curves, and the residuals."""
+def plot_fit(curves, path: str) -> None:
+    """Loss against the form's second input (tokens or steps) per model size with the fitted curves
+    (further inputs, e.g. the batch, held at each size's median), and the residuals."""
     import numpy as np
 
     plt = pyplot()
-    params, x2, loss, fit = data["params"], data["x2"], data["loss"], data["fit"]
+    fit, loss = curves.fit, curves.loss
+    params, x2, *rest = curves.inputs
     groups = np.round(np.log10(params) / 0.05).astype(int)  # sizes within ~12% share a curve
     fig, (ax, ax_r) = plt.subplots(1, 2, figsize=(11, 4.4), constrained_layout=True)
     cmap = plt.get_cmap("viridis")
@@ -59,14 +61,14 @@ def plot_fit(data: dict, path: str) -> None:
         sel = groups == key
         colour = cmap(i / max(1, len(keys) - 1))
         ax.scatter(x2[sel], loss[sel], s=8, color=colour)
-        n = float(np.median(params[sel]))
         xs = np.geomspace(x2[sel].min(), x2[sel].max(), 50)
-        ax.plot(xs, fit.predict([np.full_like(xs, n), xs]), color=colour, lw=1)
+        held = [np.full_like(xs, float(np.median(x[sel]))) for x in (params, *rest)]
+        ax.plot(xs, fit.predict([held[0], xs, *held[1:]]), color=colour, lw=1)
     ax.set_xscale("log")
-    ax.set_xlabel(data["x2_role"])
+    ax.set_xlabel(curves.roles[1])
     ax.set_ylabel("loss")
     ax.set_title(f"{fit.form} fit: data and fitted curves per model size", fontsize=9)
-    rel = (fit.predict([params, x2]) - loss) / loss
+    rel = (fit.predict(curves.inputs) - loss) / loss
     ax_r.scatter(params, 100 * rel, s=8, c=np.log10(x2), cmap="viridis")
     ax_r.axhline(0, color="k", lw=0.8)
     ax_r.set_xscale("log")

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from scalecli.compute import inference_flops
-from scalecli.errors import InfeasibleError, InputError
-from scalecli.planner import PlanRequest, conditions_for, loss_scale_note, plan
+from scalecli.errors import InfeasibleError, InputError, ref
+from scalecli.planner import PlanRequest, conditions_for, loss_law, loss_scale_note, plan
 from scalecli.presets import Preset
 
 
@@ -66,18 +65,13 @@ def predict(
     The overhead is C / C_opt(L) - 1 in percent, where C_opt(L) is the least training compute
     that reaches the same loss under the same law (CLI.md ``scale predict``).
     """
-    if preset.is_frontier:
-        raise InputError(
-            f"{preset.name} is an allocation-only frontier and predicts no loss for a given "
-            "configuration; use a preset with a loss law (e.g. kaplan2020)"
-        )
+    law = loss_law(preset, "a given configuration")
     if (tokens is None) == (steps is None):
-        raise InputError("give exactly one of --tokens or --steps with --params")
+        raise InputError(f"give exactly one of {ref('tokens')} or {ref('steps')} with {ref('params')}")
     request = PlanRequest(
         target_loss=1.0, batch_tokens=batch_tokens, unique_tokens=unique_tokens, allow_repeats=True
     )
     cond = conditions_for(preset, request)
-    law = preset.law
     values = law.predict(params, tokens, steps, cond)
     notes = list(law.notes())
     same_loss = PlanRequest(
@@ -102,7 +96,7 @@ def predict(
     overhead = None if optimal is None else 100.0 * (values["train_flops"] / optimal - 1.0)
     lifetime: dict[str, float | None] = {}
     if inference_tokens > 0 and optimal is not None:
-        serving = float(inference_flops(params, inference_tokens))
+        serving = float(law.serve_flops(params, inference_tokens))
         best = plan(
             preset,
             PlanRequest(

@@ -15,7 +15,7 @@ from typing import Any
 
 from scalecli.errors import InputError
 from scalecli.files import read_text
-from scalecli.laws import FAMILIES, BatchRule, Frontier, Law
+from scalecli.laws import REGISTRY, AllocationLaw, BatchRule, Frontier, Law
 from scalecli.laws.base import suggest
 from scalecli.units import parse_number
 from scalecli.yamlio import load_mapping
@@ -47,7 +47,7 @@ class Preset:
 
     name: str
     family: str
-    law: Any  # Law or Frontier
+    law: Law | AllocationLaw
     batch: BatchRule
     description: str = ""
     fitted_range: tuple[float, float] | None = None
@@ -59,10 +59,6 @@ class Preset:
     draws: list[dict[str, float]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
     path: str = ""
-
-    @property
-    def is_frontier(self) -> bool:
-        return isinstance(self.law, Frontier)
 
     def source_line(self) -> str:
         parts = [self.source.get("citation", ""), self.source.get("where", "")]
@@ -215,8 +211,8 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
         key = str(unknown[0])
         raise InputError(f"{origin}: unknown key {key!r}{suggest(key, TOP_KEYS)}")
     family = data.get("family")
-    if not isinstance(family, str) or family not in FAMILIES:
-        raise InputError(f"{origin}: 'family' must be one of {', '.join(FAMILIES)}, got {family!r}")
+    if not isinstance(family, str) or family not in REGISTRY:
+        raise InputError(f"{origin}: 'family' must be one of {', '.join(REGISTRY)}, got {family!r}")
     name = data.get("name") or Path(path).stem or family
     if not isinstance(name, str):
         raise InputError(f"{origin}: 'name' must be text")
@@ -224,13 +220,14 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
     has_params, has_frontier = "params" in data, "frontier" in data
     if has_params == has_frontier:
         raise InputError(f"{origin}: give exactly one of 'params' or 'frontier'")
+    law: Law | AllocationLaw
     try:
         if has_frontier:
-            law: Law | Frontier = Frontier(data["frontier"], family, name=name)
+            law = Frontier(data["frontier"], family, name=name)
         else:
-            law = FAMILIES[family](data["params"], name=name)
+            law = REGISTRY[family].make(data["params"], name)
     except InputError as exc:
-        raise InputError(f"{origin}: {exc}") from None
+        raise InputError(f"{origin}: {exc.raw}") from None
     except (OverflowError, ZeroDivisionError, FloatingPointError):
         raise InputError(
             f"{origin}: the parameters overflow double precision in the law's closed forms; check the values"
@@ -301,7 +298,7 @@ def _parse_draws(spec: Any, family: str, origin: str) -> list[dict[str, float]]:
     out = []
     for i, row in enumerate(spec):
         try:
-            out.append(FAMILIES[family].validate(row))
+            out.append(REGISTRY[family].validate(row))
         except InputError as exc:
-            raise InputError(f"{origin}: draws[{i}]: {exc}") from None
+            raise InputError(f"{origin}: draws[{i}]: {exc.raw}") from None
     return out

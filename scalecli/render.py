@@ -306,7 +306,10 @@ def _pm(value: float, se: float | None, interval: list[float] | None) -> str:
     return text
 
 
-def fit_report(result: dict[str, Any], out: str | None, plot: str | None) -> None:
+def fit_report(report, out: str | None, plot: str | None) -> None:
+    """The fit as a table: the preset's parameters (fitting.workflow.FitReport) with their
+    uncertainty, the diagnostics and the warnings."""
+    result = report.to_dict()
     law = result["law"]
     fit = law.get("fit", {})
     rows: list[tuple[str, str]] = [("law", f"{law['name']} ({law['family']}, {result['method']})")]
@@ -314,12 +317,13 @@ def fit_report(result: dict[str, Any], out: str | None, plot: str | None) -> Non
     if fit.get("derived"):
         rows.append(("derived", "; ".join(fit["derived"])))
     if result["method"] == "parametric":
-        se = result.get("standard_errors") or {}
         iv = result.get("intervals") or {}
         level = f" ({int(round(iv['level'] * 100))}% bootstrap interval)" if iv else " (± asymptotic SE)"
         for name, value in law["params"].items():
-            label = f"  {name}" + (" (pinned)" if name in fit.get("options", {}).get("fixed", {}) else "")
-            rows.append((label, _pm(value, se.get(name), iv.get(name))))
+            p = report.parameters.get(name)
+            pinned = p is None or p.pinned  # not fitted: --fix, or a value the family pins (Kaplan's B_crit)
+            label = f"  {name}" + (" (pinned)" if pinned else "")
+            rows.append((label, _pm(value, p.stderr if p else None, p.interval if p else None)))
         rows.append(("", f"uncertainty{level}"))
         rows.append(("objective", f"{result['objective']:.10g} (summed Huber, δ = 1e-3, on log loss)"))
         rows.append(("points", str(result["points"])))
@@ -435,4 +439,55 @@ def check_table(payload: dict[str, Any]) -> None:
         rows,
         notes=notes,
         text_columns=2,
+    )
+
+
+def predict_table(preds: list[dict[str, Any]], with_inference: bool, costed: bool) -> None:
+    """``scale predict``: one row per law; with inference demand, training and lifetime overheads."""
+    rows = []
+    for p in preds:
+        overhead = "-" if p["overhead_pct"] is None else f"{p['overhead_pct']:+.1f}%"
+        if with_inference:
+            extra = "-" if p["lifetime_overhead_pct"] is None else f"{p['lifetime_overhead_pct']:+.1f}%"
+            rows.append(
+                (p["law"], human_count(p["params"]), human_count(p["tokens"]), f"{p['loss']:.4g}",
+                 human_flops(p["train_flops"]), overhead, human_flops(p["lifetime_flops"]), extra)
+            )  # fmt: skip
+        else:
+            optimal = human_flops(p["optimal_train_flops"])
+            rows.append(
+                (p["law"], human_count(p["params"]), human_count(p["tokens"]), human_count(p["steps"]),
+                 f"{p['loss']:.4g}", human_flops(p["train_flops"]), optimal, overhead)
+            )  # fmt: skip
+    if with_inference:
+        columns = ["law", "params", "tokens", "loss", "train", "extra", "lifetime", "extra"]
+        notes_extra = ["extra: FLOPs above the optimum that reaches the same loss (training, lifetime)"]
+    else:
+        columns = ["law", "params", "tokens", "steps", "loss", "FLOPs", "optimal", "overhead"]
+        notes_extra = []
+    simple_table(
+        "Prediction", columns, rows, notes=notes_block({p["law"]: p["notes"] for p in preds}) + notes_extra
+    )
+    if costed:
+        cost_table(preds)
+
+
+def sweep_table(rows: list[dict[str, Any]], plot: str | None) -> None:
+    """``scale sweep``: one row per law and budget."""
+    simple_table(
+        "Compute-optimal allocation by budget",
+        ["law", "FLOPs", "params", "tokens", "D/N", "steps", "loss"],
+        [
+            (
+                r["law"],
+                human_flops(r["flops"]),
+                human_count(r["params"]),
+                human_count(r["tokens"]),
+                human_count(r["tokens_per_param"]),
+                human_count(r["steps"]),
+                f"{r['loss']:.4g}",
+            )
+            for r in rows
+        ],  # fmt: skip
+        notes=[f"plot written to {plot}"] if plot else [],
     )

@@ -16,19 +16,19 @@ NUMBER = {"oneOf": [{"type": "number"}, {"type": "string", "pattern": NUMBER_PAT
 
 
 def preset() -> dict[str, Any]:
-    from scalecli.laws import FAMILIES
+    from scalecli.laws import REGISTRY
     from scalecli.laws.batch import KEYS as BATCH_KEYS
     from scalecli.laws.frontier import LAWS as FRONTIER_LAWS
     from scalecli.laws.frontier import SETTINGS as FRONTIER_SETTINGS
     from scalecli.presets import SOURCE_KEYS
 
     def params_schema(family: str) -> dict[str, Any]:
-        law = FAMILIES[family]
+        spec = REGISTRY[family]
         return {
             "type": "object",
             "additionalProperties": False,
-            "required": list(law.required),
-            "properties": {k: {"$ref": "#/$defs/number"} for k in (*law.required, *law.optional)},
+            "required": [p.name for p in spec.params if not p.optional],
+            "properties": {p.name: {"$ref": "#/$defs/number", "description": p.meaning} for p in spec.params},
         }
 
     batch = {
@@ -64,7 +64,7 @@ def preset() -> dict[str, Any]:
         "required": ["coef", "exponent"],
         "properties": {"coef": {"$ref": "#/$defs/number"}, "exponent": {"$ref": "#/$defs/number"}},
     }
-    families = list(FAMILIES)
+    families = list(REGISTRY)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://scalecli.invalid/preset.schema.json",

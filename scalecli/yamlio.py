@@ -92,7 +92,7 @@ def load_mapping(text: str, origin: str) -> dict[str, Any]:
         _check_depth(node, origin)
         data = loader.construct_document(node)
     except InputError as exc:
-        message = str(exc)
+        message = exc.raw
         raise InputError(message if message.startswith(origin) else f"{origin}: {message}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

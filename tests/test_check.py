@@ -299,3 +299,18 @@ def test_spec_errors_name_spec_keys_not_flags(cli, tmp_path):
     }
     r = cli("check", spec_file(tmp_path, spec))
     assert r.code == 2 and "hardware.serve_mfu" in r.err and "--" not in r.err.split(":", 1)[1]
+
+
+def test_library_errors_name_fields_each_front_end_in_its_words(cli, tmp_path):
+    # issue 11: one message, shown as a spec key by check and as a flag by plan
+    spec = {"plan": {"flops": 1e23, "max_days": 10}, "hardware": {"gpu": "H100", "mfu": 0.4}}
+    r = cli("check", spec_file(tmp_path, {**spec, "assert": {"max_loss": 3}}))
+    assert r.code == 2 and "plan.max_days needs hardware.gpus K" in r.err
+    r = cli("plan", "--flops", "1e23", "--max-days", "10", "--gpu", "H100", "--mfu", "0.4")
+    assert r.code == 2 and "--max-days needs --gpus K" in r.err
+    from scalecli import app
+    from scalecli.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        app.plan_request({"flops": 1e23, "max_days": 10})
+    assert str(info.value).startswith("max_days needs gpus K")

@@ -498,3 +498,71 @@ def test_kaplan_predict_with_tokens_uses_the_planning_law():
     assert pred.steps == pytest.approx(29812, rel=1e-3)
     assert pred.batch_tokens == pytest.approx(2.798e6, rel=1e-3)
     assert abs(pred.overhead_pct) < 0.01
+
+
+# ----- issue 11: caps in days and dollars are constraint objects on the training hardware ----------
+def _hardware_request(**kwargs):
+    from scalecli import app
+
+    values = {"gpu": "H100", "mfu": 0.4, "gpus": 64, "usd_per_gpu_hour": 2.0, **kwargs}
+    hardware = app.make_hardware(values)
+    return app.plan_request(values, hardware)
+
+
+def test_max_days_caps_training_flops_at_the_budget_it_allows():
+    # 10 days on 64 H100 at 40% MFU is 10·24·64·3600·peak·0.4 FLOPs (first principles); under a
+    # larger budget the plan is the compute-optimal plan of that many FLOPs (Hoffmann eq. 4)
+    cap = 10 * 24 * 64 * 3600 * _peak("H100") * 0.4
+    preset = presets.load("besiroglu2024")
+    p = plan(preset, _hardware_request(flops=1e24, max_days=10))
+    assert p.binding == ["max_days"]
+    assert p.train_flops == pytest.approx(cap, rel=1e-12)
+    free = plan(preset, PlanRequest(flops=cap))
+    assert free.method == "closed form"
+    assert p.params == pytest.approx(free.params, rel=1e-6)
+    assert p.loss == pytest.approx(free.loss, rel=1e-9)
+    assert any("unused" in n for n in p.notes)
+    # a cap above the budget does not bind and leaves the closed form in charge
+    loose = plan(preset, _hardware_request(flops=1e21, max_days=10))
+    assert loose.binding == [] and loose.method == "closed form"
+
+
+def test_max_train_cost_caps_the_training_bill():
+    # $200k at $2 per H100-hour is 1e5 GPU-hours of training
+    cap = 1e5 * 3600 * _peak("H100") * 0.4
+    p = plan(presets.load("besiroglu2024"), _hardware_request(flops=1e24, max_train_cost_usd=2e5))
+    assert p.binding == ["max_train_cost_usd"]
+    assert p.train_flops == pytest.approx(cap, rel=1e-12)
+
+
+def test_flops_cap_in_target_mode_bounds_sizes_on_both_sides():
+    preset = presets.load("besiroglu2024")
+    free = plan(preset, PlanRequest(target_loss=2.1))
+    days = free.train_flops / (24 * 64 * 3600 * _peak("H100") * 0.4)
+    # room to spare: the unconstrained optimum stands
+    roomy = plan(preset, _hardware_request(target_loss=2.1, max_days=2 * days))
+    assert roomy.binding == [] and roomy.params == pytest.approx(free.params, rel=1e-9)
+    # too little time: no size reaches the target (exit 3 naming the cap)
+    with pytest.raises(InfeasibleError, match="max_days"):
+        plan(preset, _hardware_request(target_loss=2.1, max_days=0.5 * days))
+    # with serving demand the lifetime optimum is a smaller model trained longer (Sardana et al.);
+    # a cap just above the training optimum's time makes the cap bind at the edge of the sizes allowed
+    serving = plan(preset, PlanRequest(target_loss=2.1, inference_tokens=1e13))
+    assert serving.train_flops > free.train_flops
+    capped = plan(preset, _hardware_request(target_loss=2.1, inference_tokens=1e13, max_days=1.1 * days))
+    assert capped.binding == ["max_days"]
+    assert capped.train_flops == pytest.approx(1.1 * free.train_flops, rel=1e-6)
+    assert capped.loss == pytest.approx(2.1, rel=1e-9)
+    assert serving.params < capped.params < free.params
+
+
+def test_hardware_caps_need_their_hardware(cli):
+    r = cli("plan", "--flops", "1e23", "--max-days", "10")
+    assert r.code == 2 and "--max-days needs --gpus" in r.err
+    r = cli("plan", "--flops", "1e23", "--max-days", "10", "--gpus", "8")
+    assert r.code == 2 and "--gpus needs --gpu" in r.err
+    r = cli("plan", "--flops", "1e23", "--max-train-cost-usd", "1M", "--gpu", "H100", "--mfu", "0.4")
+    assert r.code == 2 and "--max-train-cost-usd needs --usd-per-gpu-hour" in r.err
+    args = ["plan", "--target-loss", "1.95", "--law", "besiroglu2024", "--gpu", "H100", "--mfu", "0.4"]
+    r = cli(*args, "--gpus", "8", "--max-days", "1")
+    assert r.code == 3 and "raise --max-days or the target" in r.err

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from scalecli import presets
+from scalecli.laws import Law
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTSIDE = ("REFERENCE", "CLI.md", "ARCHITECTURE.md", "../shared/REFERENCE")
@@ -61,7 +62,7 @@ def test_what_users_read_cites_papers_or_docs(cli, name):
     preset = presets.load(name)
     texts = [preset.source_line(), preset.description, *preset.notes, *map(str, preset.source.values())]
     args = ["plan", "--flops", "1e22", "--law", name, "--format", "json"]
-    if not preset.is_frontier:
+    if isinstance(preset.law, Law):
         args += ["--inference-tokens", "1T", "--unique-tokens", "1e11", "--allow-repeats"]
     r = cli(*args)
     assert r.code == 0, r.err

@@ -411,12 +411,12 @@ def test_families_compared_on_the_epoch_data(cli):
 def test_kaplan_fit_uses_steps_at_the_critical_batch(cli, tmp_path):
     # Kaplan et al. fit L(N, S_min) with S_min = S/(1 + B_crit(L)/B) (eq. 5.4, REFERENCE §1.3):
     # runs generated from the law itself at several fixed batches give the law back
-    from scalecli.laws import KaplanLaw
+    from scalecli.laws import family
 
     truth = dict(
         N_c=6.5e13, alpha_N=0.077, S_c=2.1e3, alpha_S=0.76, B_star=2e8, alpha_B=0.21
     )  # Table 3, eq. 1.4
-    law = KaplanLaw(truth)
+    law = family("kaplan").make(truth, "")
     rows = []
     for n in np.geomspace(1e7, 3e9, 6):
         for batch in (2**17, 2**19, 2**21):

@@ -20,6 +20,8 @@ from scalecli.errors import InputError
 from scalecli.fitting import parametric as pm
 from scalecli.fitting.bootstrap import bootstrap
 from scalecli.fitting.workflow import MAX_BOOTSTRAP, FitRequest
+from scalecli.laws import FitForm, kaplan
+from scalecli.laws.forms import Schedule
 
 SIZES = (1e8, 3e8, 1e9, 3e9)
 TOKENS = (2e9, 2e10, 2e11)
@@ -302,13 +304,13 @@ def test_large_fit_is_screened_and_every_evaluation_is_chunked(monkeypatch):
     # come back exactly
     truth, N, D, loss = _chinchilla_runs(12_000, 0.0, seed=1)
     shapes: list[tuple[int, int]] = []
-    original = pm._Form.logpred
+    original = FitForm.logpred
 
     def recording(self, T, X):
         shapes.append((T.shape[0], X[0].size))
         return original(self, T, X)
 
-    monkeypatch.setattr(pm._Form, "logpred", recording)
+    monkeypatch.setattr(FitForm, "logpred", recording)
     res = pm.fit("chinchilla", [N, D], loss)
     assert shapes, "the grid ranking evaluates the starts"
     assert all(k * p <= pm._CHUNK_ELEMENTS or k == 1 for k, p in shapes)
@@ -319,7 +321,7 @@ def test_large_fit_is_screened_and_every_evaluation_is_chunked(monkeypatch):
     for name, value in truth.items():
         assert res.params[name] == pytest.approx(value, rel=1e-6), name
     assert res.objective < 1e-15
-    assert res.starts > pm._MIN_STARTS and res.best_basin_starts >= pm._MIN_BASIN_HITS
+    assert res.starts > Schedule().min_starts and res.best_basin_starts >= Schedule().min_basin_hits
 
 
 def test_screen_rows_are_fixed_and_distinct():
@@ -510,7 +512,7 @@ def test_standard_errors_at_the_kaplan_floor():
         "alpha_D"
     ]
     prob = pm._problem("kaplan_joint", [N, D], loss, None, 1e-3, None)
-    theta = np.array([math.log(6.4e13), 0.076, math.log(1.8e13), pm._EXP_FLOOR])
+    theta = np.array([math.log(6.4e13), 0.076, math.log(1.8e13), kaplan.EXP_FLOOR])
     params = pm._natural(prob, theta)
     assert params["alpha_D"] == 1e-6
     se = pm._standard_errors(prob, theta, params)

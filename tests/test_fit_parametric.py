@@ -19,6 +19,7 @@ from scalecli.fitting import parametric as pm
 from scalecli.fitting.bootstrap import bootstrap, intervals
 from scalecli.fitting.data import average_duplicates, read_runs
 from scalecli.fitting.parametric import FORM_ROLES, FORMS, FitResult, fit, objective_at, roles
+from scalecli.laws import dynamics, fit_form
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 EPOCH_CSV = DATA / "chinchilla-epoch" / "svg_extracted_data.csv"
@@ -146,19 +147,19 @@ def test_standard_errors_reported(epoch_fit):
 def test_predict_matches_reference_numbers():
     # REFERENCE §2.6, Epoch row at 1e21: N_opt 2.7785e9, D_opt 5.9985e10, L* 2.3055
     epoch = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
-    assert float(pm._FORMS["chinchilla"].predict(epoch, (2.7785e9, 5.9985e10))) == pytest.approx(
+    assert float(fit_form("chinchilla").predict(epoch, (2.7785e9, 5.9985e10))) == pytest.approx(
         2.3055, rel=1e-4
     )
     # REFERENCE §1.6 "Other checks": Table 2 joint law L(1e9, 1e10) = 2.4197
     table2 = {"N_c": 6.4e13, "alpha_N": 0.076, "D_c": 1.8e13, "alpha_D": 0.103}
-    assert float(pm._FORMS["kaplan_joint"].predict(table2, (1e9, 1e10))) == pytest.approx(2.4197, rel=1e-4)
+    assert float(fit_form("kaplan_joint").predict(table2, (1e9, 1e10))) == pytest.approx(2.4197, rel=1e-4)
     # REFERENCE §1.6: Table 3 L(N=1e9, S_min=1e5) = 2.4005
     table3 = {"N_c": 6.5e13, "alpha_N": 0.077, "S_c": 2.1e3, "alpha_S": 0.76}
-    assert float(pm._FORMS["kaplan_steps"].predict(table3, (1e9, 1e5))) == pytest.approx(2.4005, rel=1e-4)
+    assert float(fit_form("kaplan_steps").predict(table3, (1e9, 1e5))) == pytest.approx(2.4005, rel=1e-4)
     # REFERENCE §6.5 numeric example: (a, b) = (1.5, 1.25) -> alpha 0.5, beta 0.4; A_N = A_t = 1,
     # E = 0; at C = 1e6, N* = 594.8, t* = 1681, L* = 0.09226
     dyn = {"E": 0.0, "A_N": 1.0, "alpha": 0.5, "A_S": 1.0, "beta": 0.4}
-    assert float(pm._FORMS["dynamics"].predict(dyn, (594.8, 1681.0))) == pytest.approx(0.09226, rel=1e-3)
+    assert float(fit_form("dynamics").predict(dyn, (594.8, 1681.0))) == pytest.approx(0.09226, rel=1e-3)
 
 
 # --- synthetic recovery, every form ------------------------------------------------------------------
@@ -392,35 +393,35 @@ def test_dynamics_batch_limits_closed_form():
     n = np.array([1e8, 1e9, 3e10])
     d = np.array([2e9, 5e10, 3e11])
     b = np.array([2.5e5, 1e6, 4e6])
-    nat = pm._FORMS["dynamics_batch"]
+    nat = fit_form("dynamics_batch")
     # B_crit -> 0: S_eff = D/B, the steps law (the dynamics form at S = D/B)
     tiny = {**BATCH, "B_crit": 1e-30}
     steps = {k: BATCH[k] for k in ("E", "A_N", "alpha", "A_S", "beta")}
     np.testing.assert_allclose(
-        nat.predict(tiny, (n, d, b)), pm._FORMS["dynamics"].predict(steps, (n, d / b)), rtol=1e-12
+        nat.predict(tiny, (n, d, b)), fit_form("dynamics").predict(steps, (n, d / b)), rtol=1e-12
     )
     # B_crit >> B, exponents 0: S_eff = D/B_crit, a tokens law: chinchilla with B = A_S·B_crit^beta
     huge = {**BATCH, "B_crit": 1e30, "B_crit_exp_N": 0.0, "B_crit_exp_D": 0.0}
     tokens = {"E": BATCH["E"], "A": BATCH["A_N"], "alpha": BATCH["alpha"], "beta": BATCH["beta"]}
     tokens["B"] = BATCH["A_S"] * 1e30 ** BATCH["beta"]
     np.testing.assert_allclose(
-        nat.predict(huge, (n, d, b)), pm._FORMS["chinchilla"].predict(tokens, (n, d)), rtol=1e-9
+        nat.predict(huge, (n, d, b)), fit_form("chinchilla").predict(tokens, (n, d)), rtol=1e-9
     )
     # Kaplan eq. 5.4 at B = B_crit: S_min = S/(1 + 1) = D/(2B), the loss of the steps law at half the steps
     b_crit = BATCH["B_crit"] * (n / 1e9) ** BATCH["B_crit_exp_N"] * (d / 1e9) ** BATCH["B_crit_exp_D"]
     np.testing.assert_allclose(
         nat.predict(BATCH, (n, d, b_crit)),
-        pm._FORMS["dynamics"].predict(steps, (n, d / (2 * b_crit))),
+        fit_form("dynamics").predict(steps, (n, d / (2 * b_crit))),
         rtol=1e-12,
     )
-    np.testing.assert_allclose(pm.critical_batch(BATCH, n, d), b_crit, rtol=1e-12)
+    np.testing.assert_allclose(dynamics.critical_batch(BATCH, n, d), b_crit, rtol=1e-12)
 
 
 def test_dynamics_batch_jacobian_matches_central_differences():
     # d log L / d theta_i of the analytic Jacobian against central differences of log L itself, at
     # internal vectors putting the runs in the steps-limited, mixed and tokens-limited regimes
     _, X, _ = _synthetic("dynamics_batch", 0.0, seed=8, n=50)
-    spec = pm._FORMS["dynamics_batch"]
+    spec = fit_form("dynamics_batch")
     logx = tuple(np.log(x) for x in X)
     for c in (math.log(1e4), math.log(2e6), math.log(1e9)):
         for g_n, g_d in ((0.0, 0.0), (0.2, 0.3), (-0.4, 0.7)):

@@ -5,8 +5,14 @@ import pytest
 
 from scalecli import presets
 from scalecli.errors import InputError
-from scalecli.laws import ChinchillaLaw, Conditions, DynamicsLaw, KaplanLaw
+from scalecli.laws import ChinchillaLaw, Conditions, DynamicsLaw, family
 from scalecli.laws.dynamics import spectral_to_exponents
+
+
+def kaplan_law(params, name=""):
+    """The kaplan family's law for these params (L(N, S_min) or the joint L(N, D))."""
+    return family("kaplan").make(params, name)
+
 
 COND = Conditions()
 
@@ -148,9 +154,9 @@ def test_dynamics_numeric_example(a, b, compute, n_opt, t_opt, loss):
         ),
         (ChinchillaLaw, dict(E=-1, A=406.4, B=410.7, alpha=0.34, beta=0.28), "positive"),
         (ChinchillaLaw, dict(E=1.69, A=406.4, B=410.7, alpha=0, beta=0.28), "must be > 0"),
-        (KaplanLaw, dict(N_c=6.5e13, alpha_N=0.077, S_c=2.1e3, alpha_S=0.76, B_star=2e8), "needs alpha_B"),
-        (KaplanLaw, dict(N_c=6.5e13, alpha_N=0.077), "missing parameter"),
-        (KaplanLaw, dict(N_c=6.5e13, alpha_N=0.077, D_c=1.8e13), "both D_c and alpha_D"),
+        (kaplan_law, dict(N_c=6.5e13, alpha_N=0.077, S_c=2.1e3, alpha_S=0.76, B_star=2e8), "needs alpha_B"),
+        (kaplan_law, dict(N_c=6.5e13, alpha_N=0.077), "missing parameter"),
+        (kaplan_law, dict(N_c=6.5e13, alpha_N=0.077, D_c=1.8e13), "both D_c and alpha_D"),
         (DynamicsLaw, dict(a=2, b=1, alpha=1, A_N=1, A_S=1, E=0), "not both"),
         (DynamicsLaw, dict(a=0.5, b=1, A_N=1, A_S=1, E=0), "a > 1"),
         (DynamicsLaw, dict(A_N=1, A_S=1, E=0), "missing exponents"),
@@ -163,5 +169,5 @@ def test_parameter_validation(family, params, fragment):
 
 def test_numbers_in_params_accept_strings_and_suffixes():
     # PyYAML reads 1e23 as a string: params pass through the one number parser
-    law = KaplanLaw(dict(N_c="6.5e13", alpha_N=0.077, S_c="2.1K", alpha_S=0.76, B_star="200M", alpha_B=0.21))
+    law = kaplan_law(dict(N_c="6.5e13", alpha_N=0.077, S_c="2.1K", alpha_S=0.76, B_star="200M", alpha_B=0.21))
     assert law.params["N_c"] == 6.5e13 and law.params["S_c"] == 2100.0 and law.params["B_star"] == 2e8

@@ -122,17 +122,19 @@ def test_predict_fills_in_the_third_of_params_tokens_flops(cli):
 # ----- item 3 and issue 11 item 4: one table of options ---------------------------------------------
 def test_the_options_table_drives_cli_config_spec_and_request():
     from scalecli import check, cli, config
-    from scalecli.planner import PlanRequest
+    from scalecli.planner import PlanRequest, request_fields
 
     plan_params = {
         p.name for p in inspect.signature(cli.app.registered_commands[0].callback).parameters.values()
     }
     assert {o.name for o in options.for_command("plan")} <= plan_params
-    request_fields = set(inspect.signature(PlanRequest).parameters)
+    fields = set(inspect.signature(PlanRequest).parameters)
     plan_section = set(options.spec_keys("plan"))
     # every plan-section option is a request field, or a budget that becomes one (flops)
-    assert plan_section - request_fields <= set(options.OBJECTIVES)
-    assert set(app.PLAN_FIELDS) <= request_fields
+    assert plan_section - fields <= set(options.OBJECTIVES)
+    # every request field the options fill is a plan option (hardware comes from the hardware ones)
+    assert fields - {"hardware"} == set(request_fields(with_flops=True))
+    assert set(request_fields(with_flops=True)) <= {o.name for o in options.for_command("plan")}
     schema = check.schema()["properties"]
     assert set(schema["plan"]["properties"]) == plan_section
     assert set(schema["hardware"]["properties"]) == set(options.spec_keys("hardware"))

@@ -19,6 +19,7 @@ import numpy as np
 
 from scalecli.errors import InputError
 from scalecli.fitting.parametric import DEFAULT_DELTA, FitResult, _fit_warm, _problem
+from scalecli.numerics import percentile_interval
 
 
 def bootstrap(
@@ -78,14 +79,4 @@ def intervals(draws: Sequence[dict[str, float]], level: float = 0.9) -> dict[str
         raise InputError(f"interval level must be between 0 and 1 (got {level!r})")
     if not draws:
         raise InputError("intervals: no bootstrap draws")
-    lo_q, hi_q = 50.0 * (1.0 - level), 50.0 * (1.0 + level)
-    out: dict[str, tuple[float, float]] = {}
-    for name in draws[0]:
-        values = np.array([d[name] for d in draws], dtype=float)
-        values = values[np.isfinite(values)]
-        if values.size == 0:
-            out[name] = (math.nan, math.nan)
-            continue
-        lo, hi = np.percentile(values, [lo_q, hi_q])
-        out[name] = (float(lo), float(hi))
-    return out
+    return {name: percentile_interval([d[name] for d in draws], level) for name in draws[0]}

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from scalecli.errors import InputError
+from scalecli.numerics import percentile_interval
 
 ArrayLike = Sequence[float] | np.ndarray
 Progress = Callable[[int, int], None]
@@ -211,11 +212,6 @@ def _exponents(vertices: list[_Vertex], log_c_rep: np.ndarray) -> tuple[float, f
     return a, ln_n, b, ln_d
 
 
-def _percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]:
-    lo, hi = np.percentile(values, [50.0 * (1.0 - level), 50.0 * (1.0 + level)])
-    return float(lo), float(hi)
-
-
 def fit_isoflop(
     flops: ArrayLike,
     params: ArrayLike,
@@ -300,8 +296,8 @@ def fit_isoflop(
             if progress is not None:
                 progress(done, draws)
         if a_draws:
-            n_iv = _percentile_interval(np.array(a_draws), level)
-            t_iv = _percentile_interval(np.array(b_draws), level)
+            n_iv = percentile_interval(np.array(a_draws), level)
+            t_iv = percentile_interval(np.array(b_draws), level)
 
     return IsoflopResult(
         optima=optima,

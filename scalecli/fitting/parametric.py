@@ -8,70 +8,29 @@ Every form is fitted the way Hoffmann et al. fitted Chinchilla's Approach 3 and 
 with scipy's L-BFGS-B and an analytic gradient, keeping the best of many local runs. Every model's
 log loss is a log-sum-exp of terms in the log inputs, so it is evaluated stably in log space.
 
-Inputs. A form takes k inputs in a fixed order of data roles (``FORM_ROLES``, ``roles(form)``);
-``fit``, ``objective_at``, ``FitResult.predict`` and ``bootstrap`` take them as one sequence of
-arrays, ``[fit_table[r] for r in roles(form)]``. Internally each form is a log model
-``(c, X, jac) -> (log L_hat, [d log L_hat / d c_i])`` on the internal coordinates c and the log inputs
-X = (ln x_1, ..., ln x_k), and a natural-parameter formula for ``predict``; the optimiser, the
-standard errors and the bootstrap never look at the form's name.
-
-Forms:
-
-* ``chinchilla``   (params N, tokens D).  L = E + A/N^alpha + B/D^beta (eq. 2). Internal vector
-  (a, b, e, alpha, beta) with A, B, E = exp(a), exp(b), exp(e), exactly as Hoffmann/Epoch;
-  log L = LSE(a - alpha ln N, b - beta ln D, e).
-* ``dynamics``     (params N, steps S).  L = E + A_N N^-alpha + A_S S^-beta (REFERENCE §6.5); the
-  same machinery with (a, b) = (ln A_N, ln A_S).
-* ``kaplan_joint`` (params N, tokens D).  L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D (Kaplan
-  eq. 1.5, REFERENCE §1.2). Internal (ln N_c, alpha_N, ln D_c, alpha_D);
-  log L = alpha_D · LSE((alpha_N/alpha_D)(ln N_c - ln N), ln D_c - ln D).
-* ``kaplan_steps`` (params N, steps S).  L = (N_c/N)^alpha_N + (S_c/S)^alpha_S (Kaplan eq. 1.6, §1.3).
-  Internal (ln N_c, alpha_N, ln S_c, alpha_S); log L = LSE(alpha_N(ln N_c - ln N), alpha_S(ln S_c - ln S)).
-* ``dynamics_batch`` (params N, tokens D, batch_tokens B).  The dynamics law in effective steps,
-  L = E + A_N N^-alpha + A_S S_eff^-beta,  S_eff = D/(B + B_crit(N, D)),
-  B_crit(N, D) = B_crit (N/1e9)^B_crit_exp_N (D/1e9)^B_crit_exp_D tokens. S_eff is Kaplan et al.'s
-  S_min = S/(1 + B_crit/B) (2020, eq. 5.4) with S = D/B, the critical batch a power law (Zhang et al.
-  2024, arXiv 2410.21676, found it grows with the data size). B_crit -> 0 gives the steps law
-  (S_eff = D/B), B_crit >> B a tokens law (S_eff proportional to D). Internal (a, b, e, alpha, beta,
-  c, gN, gD) = (ln A_N, ln A_S, ln E, alpha, beta, ln B_crit, B_crit_exp_N, B_crit_exp_D);
-  ln S_eff = ln D - LSE(ln B, c + gN (ln N - ln 1e9) + gD (ln D - ln 1e9)),
-  log L = LSE(a - alpha ln N, b - beta ln S_eff, e).
+Forms. A fit form (``laws.forms.FitForm``) is defined by its law family, next to the loss surface
+it fits (``laws/chinchilla.py``, ``laws/kaplan.py``, ``laws/dynamics.py``), and found through the
+family registry (``laws.fit_form(name)``, ``laws.fit_forms()``). A form takes k inputs in a fixed
+order of data roles (``roles(form)``); ``fit``, ``objective_at``, ``FitResult.predict`` and
+``bootstrap`` take them as one sequence of arrays, ``[fit_table[r] for r in roles(form)]``. Each
+form is a log model ``(c, X, jac) -> (log L_hat, [d log L_hat / d c_i])`` on the internal
+coordinates c and the log inputs X = (ln x_1, ..., ln x_k), a natural-parameter formula for
+``predict``, its starts and its schedule; nothing here looks at a form's name, and a third (or
+fourth) input fits without touching the optimiser.
 
 Each internal coordinate maps to exactly one natural parameter (a scale through exp, an exponent
 as itself), so pinning a natural parameter (``fixed``) removes one coordinate from the free vector.
-The Kaplan forms keep their exponents above 1e-6 (L-BFGS-B bounds) because alpha_N/alpha_D and the
-scales exp(ln N_c) are meaningless otherwise, and only those floored exponents must be pinned > 0;
-chinchilla, dynamics and dynamics_batch are unbounded, as in Hoffmann's fit, so e.g.
-B_crit_exp_N may be pinned to 0 (a critical batch independent of N).
+A form may floor coordinates (L-BFGS-B bounds; Kaplan's exponents stay above 1e-6); only floored
+coordinates must be pinned > 0.
 
-Initialisation grids:
-
-* chinchilla: Hoffmann's grid, alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1},
-  a, b in {0, 5, ..., 25}: 4,500 starts (§2.1).
-* dynamics: the same, but b = ln A_S in {0, 2.5, ..., 25} (8,250 starts). Steps span far fewer
-  e-folds than tokens (ln S ~ 5-16 against ln D ~ 19-27), so the loss is more sensitive to b at a
-  given beta; the finer b spacing keeps a grid point within reach of every plausible A_S.
-* kaplan_joint: ln N_c, ln D_c in {10, 15, ..., 40}, alpha_N, alpha_D in {0.05, 0.1, 0.2, 0.4, 0.8}
-  (1,225 starts); Kaplan's Table 2 values are ln N_c = 31.8, ln D_c = 30.5, 0.076, 0.103.
-* kaplan_steps: ln N_c in {10, ..., 40}, alpha_N in {0.05, ..., 0.8}, ln S_c in {0, 2.5, ..., 20},
-  alpha_S in {0.05, ..., 1.6} (1,890 starts); Kaplan's Table 3 has ln S_c = 7.65, alpha_S = 0.76.
-* dynamics_batch: no product grid (the dynamics grid times even 24 values of (c, gN, gD) is 198,000
-  starts, about a minute to rank on the 2,700 GPT-3 training points). Instead, variable projection:
-  for fixed (alpha, beta, c, gN, gD) the model is linear in (E, A_N, A_S), so those three come from
-  a non-negative least-squares fit of the weighted relative residuals L_hat/L - 1 (every support of
-  the three coefficients is tried; a dropped one starts at 1e-6 of its lone fit). The nonlinear grid
-  is alpha, beta in {0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1, 1.5}, B_crit in {1e4, 1e5, ..., 1e9}
-  tokens, B_crit_exp_N, B_crit_exp_D in {0, 0.5}: 2,400 linear fits (about 0.2 s on 2,700 runs);
-  the 256 with the smallest residual go on to the ranking by the Huber objective (``grid_size``).
-  Pinned parameters keep their values (a pinned E, A_N or A_S moves to the target). The local runs
-  come in batches of 4, at least 8 with 2 in the best basin, at most 16, each stopped after 1,000
-  L-BFGS-B iterations (runs in the plausible basins end sooner); the best is polished as below.
-  On the GPT-3 curves (8 sizes, 3,684 averaged points; 2,700 below 7e9 parameters) a fit takes 1-5 s
-  on one core (``benchmarks/fit.py --gpt3``). The 8-parameter objective there also has lower minima
-  that are degenerate: |gD| and c grow without bound (B_crit beyond 1e100) and E, beta -> 0, so
-  B_crit(N, D) switches between the two regimes like a step function across the runs (0.013267
-  against 0.013371 on the 2,700 points). None of these 256 starts leads there, even run to
-  convergence; starts from the raw product grid can. Pin B_crit_exp_N/D if such a fit is suspected.
+Starts. Either the form's product grid (Hoffmann et al.'s for chinchilla: 4,500 starts, §2.1), or,
+for a form with a ``projection``, variable projection: for every point of a small grid of the
+nonlinear parameters the model is linear in a few positive coefficients, which come from a
+non-negative least-squares fit of the weighted relative residuals L_hat/L - 1 (every support of
+the coefficients is tried; a dropped one starts at 1e-6 of its lone fit), and the ``keep`` best
+go on to the ranking by the Huber objective (``grid_size``). Pinned parameters keep their values
+(a pinned coefficient moves to the target). dynamics_batch starts this way: 2,400 linear fits
+(about 0.2 s on the 2,700 GPT-3 training points) instead of a 198,000-point product grid.
 
 Speed. A plain fit runs L-BFGS-B from every grid point. Here the objective is first evaluated at all
 grid points, vectorised over starts x points in chunks of at most 65,536 elements (``_CHUNK_ELEMENTS``,
@@ -117,28 +76,22 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 
 from scalecli.errors import InputError
+from scalecli.laws import fit_form, fit_forms
+from scalecli.laws.forms import FitForm, Schedule, inputs_tuple
 
-FORMS = ("chinchilla", "dynamics", "kaplan_joint", "kaplan_steps", "dynamics_batch")
+FORMS = fit_forms()
+FORM_ROLES: dict[str, tuple[str, ...]] = {name: fit_form(name).roles for name in FORMS}
 
 DEFAULT_DELTA = 1e-3
 
-# Multi-start schedule (see the module docstring). Candidates are taken from the ranked grid in
-# batches of _BATCH; the search stops once at least _MIN_STARTS runs are done, _MIN_BASIN_HITS of
-# them ended in the best basin and the last batch improved nothing, or after _MAX_FRACTION of the
-# distinct grid points (but never fewer than _MIN_CAP candidates).
-_BATCH = 8
-_MIN_STARTS = 32
-_MIN_BASIN_HITS = 3
-_MAX_FRACTION = 0.05
-_MIN_CAP = 64
+# Multi-start schedule: laws.forms.Schedule (the defaults, or a form's own).
 _BASIN_RTOL = 1e-5  # a run is "in the best basin" when its objective is within this of the best
 _BASIN_ATOL = 1e-12
 _POLISH_ROUNDS = 3
@@ -153,7 +106,6 @@ _CHUNK_ELEMENTS = 1 << 16
 _SCREEN_POINTS = 5_000
 _SCREEN_SEED = 0
 _FULL_RUNS = 3
-_EXP_FLOOR = 1e-6  # lower bound on the Kaplan exponents
 
 # L-BFGS-B's ftol test divides by max(|f|, 1), so with an objective of ~1e-3 its default ftol
 # (2.2e-9) acts as an absolute tolerance and stops runs early: from the full-data optimum, a
@@ -165,247 +117,15 @@ _LOCAL_OPTIONS = {"maxiter": 15000, "maxfun": 30000, "ftol": 1e-15, "gtol": 1e-1
 _POLISH_OPTIONS = {"maxiter": 15000, "maxfun": 30000, "ftol": 0.0, "gtol": 0.0}
 
 
-@dataclass(frozen=True)
-class _Schedule:
-    """How many of the ranked starts get a local run (the rule above), and how long each may run."""
-
-    batch: int = _BATCH
-    min_starts: int = _MIN_STARTS
-    min_basin_hits: int = _MIN_BASIN_HITS
-    max_fraction: float = _MAX_FRACTION
-    min_cap: int = _MIN_CAP
-    maxiter: int = int(_LOCAL_OPTIONS["maxiter"])
-
-    def options(self) -> dict[str, float]:
-        return {**_LOCAL_OPTIONS, "maxiter": self.maxiter}
-
-
-_DEFAULT_SCHEDULE = _Schedule()
-
-
-def _lse(*terms: np.ndarray, weights: bool = True) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Element-wise log(sum exp(t_k)) and, when ``weights``, the softmax weights exp(t_k - lse)
-    (an empty list otherwise: the objective alone needs no weights, and skipping them saves three
-    K x P arrays per chunk)."""
-    m = terms[0]
-    for t in terms[1:]:
-        m = np.maximum(m, t)
-    m = np.where(np.isfinite(m), m, 0.0)
-    exps = [np.exp(t - m) for t in terms]
-    s = exps[0]
-    for x in exps[1:]:
-        s = s + x
-    lse = m + np.log(s)
-    if not weights:
-        return lse, []
-    return lse, [x / s for x in exps]
-
-
-# --- the log models ------------------------------------------------------------------------------
-# Each takes the internal coordinates ``c`` (floats, or (K, 1) columns for K vectors at once) and the
-# log inputs ``X`` = (ln x_1, ..., ln x_k) in the form's role order, and returns log L_hat and, when
-# ``jac``, d log L_hat / d c_i for every internal coordinate i (same order as ``c``).
-
-LogModel = Callable[[Sequence[Any], tuple[np.ndarray, ...], bool], tuple[np.ndarray, list[np.ndarray] | None]]
-NaturalModel = Callable[[Mapping[str, float], tuple[np.ndarray, ...]], np.ndarray]
-
-
-def _log_additive(c, X, jac: bool):
-    """chinchilla, dynamics: log L = LSE(a - alpha u, b - beta v, e), u = ln N, v = ln D or ln S."""
-    a, b, e, alpha, beta = c
-    u, v = X
-    t1 = a - alpha * u
-    t2 = b - beta * v
-    t3 = e + 0.0 * u
-    if not jac:
-        return _lse(t1, t2, t3, weights=False)[0], None
-    lse, (w1, w2, w3) = _lse(t1, t2, t3)
-    return lse, [w1, w2, w3, -w1 * u, -w2 * v]
-
-
-def _log_kaplan_joint(c, X, jac: bool):
-    """log L = alpha_D · LSE((alpha_N/alpha_D)(ln N_c - u), ln D_c - v)."""
-    nc, a_n, dc, a_d = c
-    u, v = X
-    t1 = (a_n / a_d) * (nc - u)
-    t2 = dc - v
-    if not jac:
-        return a_d * _lse(t1, t2, weights=False)[0], None
-    lse, (w1, w2) = _lse(t1, t2)
-    return a_d * lse, [a_n * w1, w1 * (nc - u), a_d * w2, lse - w1 * t1]
-
-
-def _log_kaplan_steps(c, X, jac: bool):
-    """log L = LSE(alpha_N (ln N_c - u), alpha_S (ln S_c - v))."""
-    nc, a_n, sc, a_s = c
-    u, v = X
-    d1 = nc - u
-    d2 = sc - v
-    if not jac:
-        return _lse(a_n * d1, a_s * d2, weights=False)[0], None
-    lse, (w1, w2) = _lse(a_n * d1, a_s * d2)
-    return lse, [a_n * w1, w1 * d1, a_s * w2, w2 * d2]
-
-
-_LN_1E9 = math.log(1e9)  # reference scale of N and D in the critical-batch power law
 _LN_MAX = math.log(np.finfo(float).max)  # exp of a larger internal scale overflows
 
-
-def _log_dynamics_batch(c, X, jac: bool):
-    """ln S_eff = ln D - LSE(ln B, c + gN (ln N - ln 1e9) + gD (ln D - ln 1e9));
-    log L = LSE(a - alpha ln N, b - beta ln S_eff, e)."""
-    a, b, e, alpha, beta, lbc, g_n, g_d = c
-    u, v, z = X  # ln N, ln D, ln B
-    un = u - _LN_1E9
-    vn = v - _LN_1E9
-    lb, lb_weights = _lse(z + 0.0 * lbc, lbc + g_n * un + g_d * vn, weights=jac)
-    s = v - lb
-    t1 = a - alpha * u
-    t2 = b - beta * s
-    t3 = e + 0.0 * u
-    if not jac:
-        return _lse(t1, t2, t3, weights=False)[0], None
-    wc = lb_weights[1]
-    lse, (w1, w2, w3) = _lse(t1, t2, t3)
-    k = w2 * beta * wc  # d lse / d ln B_crit(N, D): through -beta · d ln S_eff = +beta · wc
-    return lse, [w1, w2, w3, -w1 * u, -w2 * s, k, k * un, k * vn]
-
-
-def _nat_chinchilla(p: Mapping[str, float], X: tuple[np.ndarray, ...]) -> np.ndarray:
-    n, d = X
-    return p["E"] + p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"]
-
-
-def _nat_dynamics(p: Mapping[str, float], X: tuple[np.ndarray, ...]) -> np.ndarray:
-    n, s = X
-    return p["E"] + p["A_N"] * n ** -p["alpha"] + p["A_S"] * s ** -p["beta"]
-
-
-def _nat_kaplan_joint(p: Mapping[str, float], X: tuple[np.ndarray, ...]) -> np.ndarray:
-    n, d = X
-    return ((p["N_c"] / n) ** (p["alpha_N"] / p["alpha_D"]) + p["D_c"] / d) ** p["alpha_D"]
-
-
-def _nat_kaplan_steps(p: Mapping[str, float], X: tuple[np.ndarray, ...]) -> np.ndarray:
-    n, s = X
-    return (p["N_c"] / n) ** p["alpha_N"] + (p["S_c"] / s) ** p["alpha_S"]
-
-
-def critical_batch(p: Mapping[str, float], params, tokens) -> np.ndarray:
-    """dynamics_batch: B_crit(N, D) = B_crit (N/1e9)^B_crit_exp_N (D/1e9)^B_crit_exp_D, in tokens."""
-    n = np.asarray(params, dtype=float)
-    d = np.asarray(tokens, dtype=float)
-    return p["B_crit"] * (n / 1e9) ** p["B_crit_exp_N"] * (d / 1e9) ** p["B_crit_exp_D"]
-
-
-def _nat_dynamics_batch(p: Mapping[str, float], X: tuple[np.ndarray, ...]) -> np.ndarray:
-    n, d, b = X
-    s_eff = d / (b + critical_batch(p, n, d))
-    return p["E"] + p["A_N"] * n ** -p["alpha"] + p["A_S"] * s_eff ** -p["beta"]
-
-
-@dataclass(frozen=True)
-class _Form:
-    """One parametric form: input roles, the internal <-> natural map, the starts and the model."""
-
-    name: str
-    roles: tuple[str, ...]  # the inputs, in the order fit/predict take them (data roles, CLI.md)
-    internal: tuple[str, ...]  # internal coordinates, in the order of the theta vector
-    natural: tuple[str, ...]  # natural parameter for each internal coordinate (same order)
-    log_scale: tuple[bool, ...]  # natural = exp(internal) where True, identity where False
-    display: tuple[str, ...]  # order of natural names in FitResult.params
-    grid_axes: tuple[tuple[float, ...], ...]  # per internal coordinate: the product grid of starts
-    log_model: LogModel
-    model: NaturalModel
-    # L-BFGS-B lower bound per internal coordinate (None: unbounded). A coordinate with a floor
-    # can only be pinned to a value > 0; the others (scales in log space, and free exponents
-    # such as dynamics_batch's B_crit_exp_N) may be pinned to any finite value, zero included.
-    lower: tuple[float | None, ...] | None = None
-    # Custom start set: full internal vectors (K, n) for a problem, replacing the product grid.
-    starts: Callable[[_Problem], np.ndarray] | None = None
-    schedule: _Schedule = _DEFAULT_SCHEDULE
-
-    @property
-    def n(self) -> int:
-        return len(self.internal)
-
-    def grid(self) -> np.ndarray:
-        return np.array(list(itertools.product(*self.grid_axes)), dtype=float)
-
-    def floor(self, i: int) -> float | None:
-        return None if self.lower is None else self.lower[i]
-
-    def to_internal(self, name: str, value: float) -> float:
-        i = self.natural.index(name)
-        if self.log_scale[i]:
-            if not value > 0:
-                raise InputError(f"{self.name}: {name} must be > 0 to be pinned (got {value})")
-            return math.log(value)
-        if self.floor(i) is not None and not value > 0:
-            raise InputError(f"{self.name}: pinned exponent {name} must be > 0 (got {value})")
-        return float(value)
-
-    def bounds(self, free: Sequence[int]) -> list[tuple[float | None, float | None]] | None:
-        if self.lower is None:
-            return None
-        return [(self.lower[i], None) for i in free]
-
-    # --- the model -------------------------------------------------------------------------------
-    def logpred(self, T: np.ndarray, X: tuple[np.ndarray, ...]) -> np.ndarray:
-        """log L_hat for K internal vectors T (K, n) at P points (X = log inputs, each (P,)): (K, P)."""
-        c = [T[:, i : i + 1] for i in range(self.n)]
-        return self.log_model(c, X, False)[0]
-
-    def logpred_jac(self, t: np.ndarray, X: tuple[np.ndarray, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """log L_hat at one internal vector, and d log L_hat / d t_k for every coordinate k."""
-        lp, cols = self.log_model([float(x) for x in t], X, True)
-        assert cols is not None
-        return lp, cols
-
-    def predict(self, p: Mapping[str, float], inputs: Sequence) -> np.ndarray:
-        """Model loss at natural parameters ``p``; ``inputs`` one array (or number) per role."""
-        X = _inputs_tuple(self, inputs)
-        return self.model(p, tuple(np.asarray(x, dtype=float) for x in X))
-
-
-def _inputs_tuple(spec: _Form, inputs) -> tuple:
-    if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__len__") or not hasattr(inputs, "__iter__"):
-        raise InputError(
-            f"{spec.name}: inputs must be a sequence of {len(spec.roles)} arrays "
-            f"({', '.join(spec.roles)}), got {type(inputs).__name__}"
-        )
-    cols = tuple(inputs)
-    if len(cols) != len(spec.roles):
-        raise InputError(
-            f"{spec.name}: expected {len(spec.roles)} inputs ({', '.join(spec.roles)}), got {len(cols)}"
-        )
-    return cols
-
-
-def _steps(lo: float, hi: float, step: float) -> tuple[float, ...]:
-    return tuple(float(x) for x in np.round(np.arange(lo, hi + step / 2, step), 12))
-
-
-_HOFFMANN_EXP = _steps(0.0, 2.0, 0.5)
-_HOFFMANN_E = _steps(-1.0, 1.0, 0.5)
-_HOFFMANN_SCALE = _steps(0.0, 25.0, 5.0)
-_KAPLAN_EXP = (0.05, 0.1, 0.2, 0.4, 0.8)
-_KAPLAN_SCALE = _steps(10.0, 40.0, 5.0)
-_DYNAMICS_AXES = (_HOFFMANN_SCALE, _steps(0.0, 25.0, 2.5), _HOFFMANN_E, _HOFFMANN_EXP, _HOFFMANN_EXP)
-_KAPLAN_LOWER = (None, _EXP_FLOOR, None, _EXP_FLOOR)
-
-# --- dynamics_batch starts (module docstring) --------------------------------------------------------
-_BATCH_EXP = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5)  # alpha, beta
-_BATCH_C = tuple(float(x) for x in np.log([1e4, 1e5, 1e6, 1e7, 1e8, 1e9]))  # ln B_crit, tokens
-_BATCH_G = (0.0, 0.5)  # B_crit_exp_N, B_crit_exp_D
-_BATCH_KEEP = 256  # starts (best by the linear fit) handed on to the ranking by the objective
-_BATCH_CHUNK = 1 << 20  # combinations x points per vectorised chunk of the linear fits
+# Variable-projection starts (module docstring, "Starts")
+_PROJECTION_CHUNK = 1 << 20  # combinations x points per vectorised chunk of the linear fits
 _EXCLUDED = 1e-6  # a coefficient the linear fit drops starts at this fraction of its lone fit
-# Batches of 4 local runs, at least 8 with 2 in the best basin, at most 16 (and at most 1,000
-# iterations each: runs in the plausible basins converge in fewer; the best run is polished after).
-_BATCH_SCHEDULE = _Schedule(
-    batch=4, min_starts=8, min_basin_hits=2, max_fraction=0.0, min_cap=16, maxiter=1000
-)
+
+
+def _options(schedule: Schedule) -> dict[str, float]:
+    return {**_LOCAL_OPTIONS, "maxiter": schedule.maxiter}
 
 
 def _subsets(m: int) -> list[tuple[int, ...]]:
@@ -436,59 +156,41 @@ def _nonneg_lstsq(G: np.ndarray, r: np.ndarray, tt: np.ndarray) -> tuple[np.ndar
     return best_c, best_sse
 
 
-def _batch_starts(prob: _Problem) -> np.ndarray:
-    """dynamics_batch starts by variable projection: for every (alpha, beta, ln B_crit, B_crit_exp_N,
-    B_crit_exp_D) on a small grid the model is linear in (E, A_N, A_S); those come from a
-    non-negative least-squares fit of the relative residuals. Pinned coordinates keep their values.
+def _projection_starts(prob: _Problem) -> np.ndarray:
+    """Starts by variable projection (module docstring, "Starts"): for every point of the grid of
+    the form's nonlinear parameters, its linear coefficients by non-negative least squares of the
+    weighted relative residuals; the ``keep`` best points as internal vectors. Pinned parameters
+    keep their values; a pinned coefficient moves to the target.
 
     Only ever called on at most _SCREEN_POINTS points (``fit`` ranks the starts on a subsample above
-    that), so the per-(beta, c, gN, gD) columns below, 240 x P, stay under 10 MB, and the linear fits
-    run in chunks of _BATCH_CHUNK combinations x points."""
-    spec = prob.form
-    u, v, z = prob.X
+    that); the linear fits run in chunks of _PROJECTION_CHUNK combinations x points."""
+    form = prob.form
+    proj = form.projection
+    assert proj is not None
     loss = np.exp(prob.y)
     w = np.ones(prob.points) if prob.w is None else prob.w
-
-    at = {name: spec.internal.index(name) for name in ("alpha", "beta", "log_B_crit", "gN", "gD")}
+    sw = np.sqrt(w)
+    scale = sw / loss  # sqrt(w)·(L_hat/L - 1): each column divided by L, times sqrt(w), against sqrt(w)
 
     def axis(name: str, values: tuple[float, ...]) -> np.ndarray:
-        i = at[name]
-        return np.array(values if i in prob.free else (float(prob.base[i]),), dtype=float)
+        return np.array([prob.fixed[name]] if name in prob.fixed else values, dtype=float)
 
-    alphas, betas = axis("alpha", _BATCH_EXP), axis("beta", _BATCH_EXP)
-    batch = np.array(
-        list(itertools.product(axis("log_B_crit", _BATCH_C), axis("gN", _BATCH_G), axis("gD", _BATCH_G)))
-    )
-    # every nonlinear combination: (alpha, beta, c, gN, gD), and ln S_eff per (c, gN, gD)
-    ia, ib, ic = (
-        x.reshape(-1)
-        for x in np.meshgrid(*map(np.arange, (alphas.size, betas.size, len(batch))), indexing="ij")
-    )
-    ln_b = batch[:, :1] + batch[:, 1:2] * (u - _LN_1E9) + batch[:, 2:3] * (v - _LN_1E9)
-    ln_s = v - _lse(z + 0.0 * ln_b, ln_b, weights=False)[0]  # ln S_eff per (c, gN, gD): (len(batch), P)
-    # Weighted relative residuals, sqrt(w)·(L_hat/L - 1): the columns of E, A_N and A_S (each
-    # divided by L, times sqrt(w)) against the target sqrt(w); pinned coefficients move to the target.
-    sw = np.sqrt(w)
-    columns = {
-        "E": (sw / loss)[None, :],
-        "A_N": np.exp(-alphas[:, None] * u) * (sw / loss),  # per alpha
-        "A_S": np.exp(-betas[:, None, None] * ln_s[None, :, :]) * (sw / loss),  # per (beta, c, gN, gD)
-    }
-    pinned = {k: prob.fixed[k] for k in columns if k in prob.fixed}
-    free_lin = [k for k in columns if k not in pinned]
-    K = ia.size
+    names = [name for name, _ in proj.nonlinear]
+    combos = np.array(list(itertools.product(*(axis(n, v) for n, v in proj.nonlinear))), dtype=float)
+    pinned = {k: prob.fixed[k] for k in proj.linear if k in prob.fixed}
+    free_lin = [k for k in proj.linear if k not in pinned]
+    K = combos.shape[0]
     coef = np.zeros((K, len(free_lin)))
     sse = np.zeros(K)
-    rows = max(1, _BATCH_CHUNK // prob.points)
+    rows = max(1, _PROJECTION_CHUNK // prob.points)
     for lo in range(0, K, rows):
-        sl = slice(lo, lo + rows)
-        k_sl = ia[sl].size
-        cols = {
-            "E": np.broadcast_to(columns["E"], (k_sl, prob.points)),
-            "A_N": columns["A_N"][ia[sl]],
-            "A_S": columns["A_S"][ib[sl], ic[sl]],
-        }
+        chunk = combos[lo : lo + rows]
+        k_sl = chunk.shape[0]
+        with np.errstate(all="ignore"):
+            raw = proj.columns({n: chunk[:, j : j + 1] for j, n in enumerate(names)}, prob.X)
+        cols = {k: np.broadcast_to(raw[k] * scale, (k_sl, prob.points)) for k in proj.linear}
         ts = sw - sum((pinned[k] * cols[k] for k in pinned), np.zeros((k_sl, prob.points)))
+        sl = slice(lo, lo + k_sl)
         if not free_lin:
             sse[sl] = np.einsum("kp,kp->k", ts, ts)
             continue
@@ -499,91 +201,29 @@ def _batch_starts(prob: _Problem) -> np.ndarray:
         # a coefficient the fit dropped (0) starts small instead: a fraction of its lone fit
         lone = np.abs(r) / np.maximum(np.einsum("kii->ki", G), 1e-300)
         coef[sl] = np.where(coef[sl] > 0, coef[sl], _EXCLUDED * np.maximum(lone, 1e-300))
-    keep = np.argsort(sse, kind="stable")[:_BATCH_KEEP]
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    keep = np.argsort(sse, kind="stable")[: proj.keep]
     out = np.repeat(prob.base[None, :], keep.size, axis=0)
     for j, k in enumerate(free_lin):
-        out[:, spec.natural.index(k)] = np.log(coef[keep, j])
-    out[:, at["alpha"]] = alphas[ia[keep]]
-    out[:, at["beta"]] = betas[ib[keep]]
-    for j, name in enumerate(("log_B_crit", "gN", "gD")):
-        out[:, at[name]] = batch[ic[keep], j]
+        out[:, form.natural.index(k)] = _internal(form, k, coef[keep, j])
+    for j, name in enumerate(names):
+        out[:, form.natural.index(name)] = _internal(form, name, combos[keep, j])
     return out
 
 
-_FORMS: dict[str, _Form] = {
-    "chinchilla": _Form(
-        "chinchilla",
-        roles=("params", "tokens"),
-        internal=("a", "b", "e", "alpha", "beta"),
-        natural=("A", "B", "E", "alpha", "beta"),
-        log_scale=(True, True, True, False, False),
-        display=("E", "A", "B", "alpha", "beta"),
-        grid_axes=(_HOFFMANN_SCALE, _HOFFMANN_SCALE, _HOFFMANN_E, _HOFFMANN_EXP, _HOFFMANN_EXP),
-        log_model=_log_additive,
-        model=_nat_chinchilla,
-    ),
-    "dynamics": _Form(
-        "dynamics",
-        roles=("params", "steps"),
-        internal=("a", "b", "e", "alpha", "beta"),
-        natural=("A_N", "A_S", "E", "alpha", "beta"),
-        log_scale=(True, True, True, False, False),
-        display=("E", "A_N", "alpha", "A_S", "beta"),
-        grid_axes=_DYNAMICS_AXES,
-        log_model=_log_additive,
-        model=_nat_dynamics,
-    ),
-    "kaplan_joint": _Form(
-        "kaplan_joint",
-        roles=("params", "tokens"),
-        internal=("log_N_c", "alpha_N", "log_D_c", "alpha_D"),
-        natural=("N_c", "alpha_N", "D_c", "alpha_D"),
-        log_scale=(True, False, True, False),
-        display=("N_c", "alpha_N", "D_c", "alpha_D"),
-        grid_axes=(_KAPLAN_SCALE, _KAPLAN_EXP, _KAPLAN_SCALE, _KAPLAN_EXP),
-        log_model=_log_kaplan_joint,
-        model=_nat_kaplan_joint,
-        lower=_KAPLAN_LOWER,
-    ),
-    "kaplan_steps": _Form(
-        "kaplan_steps",
-        roles=("params", "steps"),
-        internal=("log_N_c", "alpha_N", "log_S_c", "alpha_S"),
-        natural=("N_c", "alpha_N", "S_c", "alpha_S"),
-        log_scale=(True, False, True, False),
-        display=("N_c", "alpha_N", "S_c", "alpha_S"),
-        grid_axes=(_KAPLAN_SCALE, _KAPLAN_EXP, _steps(0.0, 20.0, 2.5), _KAPLAN_EXP + (1.6,)),
-        log_model=_log_kaplan_steps,
-        model=_nat_kaplan_steps,
-        lower=_KAPLAN_LOWER,
-    ),
-    "dynamics_batch": _Form(
-        "dynamics_batch",
-        roles=("params", "tokens", "batch_tokens"),
-        internal=("a", "b", "e", "alpha", "beta", "log_B_crit", "gN", "gD"),
-        natural=("A_N", "A_S", "E", "alpha", "beta", "B_crit", "B_crit_exp_N", "B_crit_exp_D"),
-        log_scale=(True, True, True, False, False, True, False, False),
-        display=("E", "A_N", "alpha", "A_S", "beta", "B_crit", "B_crit_exp_N", "B_crit_exp_D"),
-        # nominal product grid (198,000 points); the starts come from _batch_starts instead
-        grid_axes=_DYNAMICS_AXES + (_BATCH_C, _BATCH_G, _BATCH_G),
-        log_model=_log_dynamics_batch,
-        model=_nat_dynamics_batch,
-        starts=_batch_starts,
-        schedule=_BATCH_SCHEDULE,
-    ),
-}
-
-FORM_ROLES: dict[str, tuple[str, ...]] = {name: spec.roles for name, spec in _FORMS.items()}
+def _internal(form: FitForm, name: str, values: np.ndarray) -> np.ndarray:
+    """Natural values of ``name`` as internal coordinates (log of a scale, an exponent as is)."""
+    return np.log(values) if form.log_scale[form.natural.index(name)] else values
 
 
 def roles(form: str) -> tuple[str, ...]:
     """The input roles ``form`` takes, in the order of ``fit``/``predict``'s ``inputs``."""
-    return _form(form).roles
+    return fit_form(form).roles
 
 
 @dataclass
 class FitResult:
-    form: str  # one of FORMS
+    form: str  # a fit form's name (laws.fit_forms())
     params: dict[str, float]  # natural parameter names
     standard_errors: dict[str, float]  # asymptotic SEs (nan if not estimable; 0 for pinned)
     objective: float  # summed Huber(delta) of log residuals at the optimum (weighted if weights given)
@@ -599,16 +239,10 @@ class FitResult:
 
     def predict(self, inputs: Sequence) -> np.ndarray:
         """Model loss at ``inputs``: one array (or number) per role of the form, in ``roles(form)`` order."""
-        return _FORMS[self.form].predict(self.params, inputs)
+        return fit_form(self.form).predict(self.params, inputs)
 
 
 # --- inputs ------------------------------------------------------------------------------------------
-
-
-def _form(form: str) -> _Form:
-    if form not in _FORMS:
-        raise InputError(f"unknown fit form {form!r}; expected one of {', '.join(FORMS)}")
-    return _FORMS[form]
 
 
 def _positive_array(name: str, values, n: int | None = None) -> np.ndarray:
@@ -633,7 +267,7 @@ def _chunk_rows(points: int, budget: int | None = None) -> int:
 
 @dataclass
 class _Problem:
-    form: _Form
+    form: FitForm
     X: tuple[np.ndarray, ...]  # ln of each input, in the form's role order
     y: np.ndarray  # ln loss
     w: np.ndarray | None
@@ -704,8 +338,8 @@ class _Problem:
 
 
 def _problem(form: str, inputs, loss, fixed, delta, weights) -> _Problem:
-    spec = _form(form)
-    cols = _inputs_tuple(spec, inputs)
+    spec = fit_form(form)
+    cols = inputs_tuple(spec, inputs)
     y = _positive_array("loss", loss)
     n = y.size
     X = tuple(np.log(_positive_array(role, x, n)) for role, x in zip(spec.roles, cols, strict=True))
@@ -857,7 +491,7 @@ def _in_basin(obj: float, best: float) -> bool:
 
 def _ranked_candidates(prob: _Problem) -> tuple[np.ndarray, np.ndarray, int]:
     """Distinct grid starts ranked by objective; returns (starts, objectives, grid size)."""
-    full = prob.form.grid() if prob.form.starts is None else prob.form.starts(prob)
+    full = prob.form.grid() if prob.form.projection is None else _projection_starts(prob)
     grid = np.unique(full[:, prob.free], axis=0)
     obj = prob.objective_many(grid)
     order = np.argsort(obj, kind="stable")
@@ -920,7 +554,7 @@ def fit(
     sub_runs, grid_size = _multistart(prob.subset(screen), schedule)
     sub_best = _best(sub_runs)[1]
     sub_hits = sum(_in_basin(f, sub_best) for _, f in sub_runs)
-    full_runs = [prob.local(x0, schedule.options()) for x0 in _basin_ends(sub_runs, _FULL_RUNS)]
+    full_runs = [prob.local(x0, _options(schedule)) for x0 in _basin_ends(sub_runs, _FULL_RUNS)]
     best_x, best_f = _best(full_runs)
     if not math.isfinite(best_f):
         raise InputError(f"{prob.form.name}: no start gave a finite objective on all points; check the data")
@@ -968,13 +602,13 @@ def _basin_ends(runs: Sequence[tuple[np.ndarray, float]], count: int) -> list[np
     return ends
 
 
-def _multistart(prob: _Problem, schedule: _Schedule) -> tuple[list[tuple[np.ndarray, float]], int]:
+def _multistart(prob: _Problem, schedule: Schedule) -> tuple[list[tuple[np.ndarray, float]], int]:
     """Local runs from the ranked distinct starts (module docstring): every run's end point and
     objective, in order, and the number of starts ranked."""
     starts, _, grid_size = _ranked_candidates(prob)
     cap = max(schedule.min_cap, int(math.ceil(schedule.max_fraction * grid_size)))
     pool = _distinct(prob, starts[: 4 * cap])[:cap]
-    options = schedule.options()
+    options = _options(schedule)
     best_f = math.inf
     runs: list[tuple[np.ndarray, float]] = []
     for lo in range(0, pool.shape[0], schedule.batch):
@@ -1025,7 +659,7 @@ def objective_at(
     weights=None,
 ) -> float:
     """The summed Huber objective at natural parameters ``params`` (all of the form's parameters)."""
-    spec = _form(form)
+    spec = fit_form(form)
     missing = [k for k in spec.display if k not in params]
     extra = [k for k in params if k not in spec.natural]
     if missing or extra:

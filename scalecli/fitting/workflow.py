@@ -24,35 +24,26 @@ What is refused, with a message naming the problem and the fix (``InputError``, 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from scalecli import __version__
+from scalecli.compute import training_flops
 from scalecli.errors import InputError
 from scalecli.fitting import diagnose
 from scalecli.fitting.data import RunTable, average_duplicates, read_runs, require, split_holdout
+from scalecli.laws import Family, FitForm, FitVariant, fit_form, fit_variants
 
-# Kaplan et al. eq. 1.4 (REFERENCE §1.3): final losses at one batch size cannot identify the
-# critical batch, so a kaplan fit pins these unless --fix says otherwise.
-KAPLAN_CRITICAL_BATCH = {"B_star": 2.0e8, "alpha_B": 0.21}
-LAWS = ("chinchilla", "kaplan", "dynamics", "dynamics-batch")
-FAMILY = {
-    "chinchilla": "chinchilla",
-    "kaplan": "kaplan",
-    "dynamics": "dynamics",
-    "dynamics-batch": "dynamics",
-}
+LAWS = tuple(fit_variants())  # scale fit --law choices, from the family registry
 METHODS = ("parametric", "isoflop")
 
 # Bootstrap draws a fit may take (module docstring): each is a warm-started refit of the law.
 MAX_BOOTSTRAP = 2_000
 MAX_BOOTSTRAP_WORK = 10_000_000  # draws x rows: a draw costs ~4 us per row (40 ms at 10,000 rows)
 # Plausible ranges of pinned values (--fix): (low, high, low inclusive?) per kind of parameter.
-LOSS_EXPONENTS = ("alpha", "beta", "alpha_N", "alpha_D", "alpha_S", "alpha_B")
-SIGNED_EXPONENTS = ("B_crit_exp_N", "B_crit_exp_D")  # the critical batch may fall, stay or grow
 PIN_RANGES = {
     "exponent": (0.0, 10.0, False),  # (0, 10]
     "signed exponent": (-10.0, 10.0, True),  # [-10, 10]
@@ -124,11 +115,14 @@ def _num(x: float) -> str:
     return f"{x:.6g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
 
 
-def _check_pin(name: str, value: float) -> None:
-    """A pinned value must lie in its kind's plausible range (PIN_RANGES)."""
-    if name in LOSS_EXPONENTS:
+def _check_pin(family: Family, name: str, value: float) -> None:
+    """A pinned value must lie in its kind's plausible range (PIN_RANGES): the kind comes from the
+    family's parameter schema (a signed parameter is a critical-batch exponent, which may fall,
+    stay or grow)."""
+    kinds = {p.name: p.kind for p in family.params}
+    if kinds.get(name) == "exponent":
         kind, what = "exponent", "a loss exponent"
-    elif name in SIGNED_EXPONENTS:
+    elif kinds.get(name) == "signed":
         kind, what = "signed exponent", "a critical-batch exponent"
     else:
         kind, what = "scale", "a scale"
@@ -151,8 +145,117 @@ def parse_fixed(items: list[str]) -> dict[str, float]:
     return out
 
 
-def fit_runs(req: FitRequest, progress=None) -> dict[str, Any]:
-    """Run the fit; return the CLI.md JSON payload (plus extra fields the report uses)."""
+@dataclass
+class FittedParam:
+    """One fitted parameter, as lmfit's ``Parameter``: its value, the bounds the optimiser kept it
+    in, whether it was pinned (--fix), its asymptotic standard error and its bootstrap interval."""
+
+    name: str
+    value: float
+    stderr: float | None = None  # None: not estimable (or pinned: 0)
+    interval: tuple[float, float] | None = None  # bootstrap percentile interval at the fit's level
+    pinned: bool = False
+    bounds: tuple[float | None, float | None] = (None, None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "stderr": self.stderr,
+            "interval": None if self.interval is None else list(self.interval),
+            "pinned": self.pinned,
+            "bounds": list(self.bounds),
+        }
+
+
+@dataclass
+class FitCurves:
+    """What ``--plot`` draws: the fitted runs (one array per input of the form, in its role order),
+    their loss, and the fitted form."""
+
+    roles: tuple[str, ...]
+    inputs: list[np.ndarray]
+    loss: np.ndarray
+    fit: Any  # parametric.FitResult
+
+
+@dataclass
+class FitReport:
+    """The outcome of ``scale fit``: the preset written (``law``), the fitted parameters and the
+    diagnostics. ``to_dict()`` is the JSON payload of CLI.md."""
+
+    method: str  # parametric or isoflop
+    law: dict[str, Any]  # the preset mapping, what --out writes
+    points: int
+    parameters: dict[str, FittedParam] = field(default_factory=dict)
+    objective: float | None = None
+    best_basin_starts: int | None = None
+    starts: int | None = None
+    grid_size: int | None = None
+    intervals: dict[str, Any] | None = None
+    holdout: list[dict[str, float]] | None = None
+    holdout_summary: dict[str, Any] | None = None
+    residuals: dict[str, float] | None = None
+    regime: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    other_forms: dict[str, dict[str, float]] = field(default_factory=dict)
+    isoflop: dict[str, Any] | None = None
+    curves: FitCurves | None = field(default=None, repr=False)
+
+    @property
+    def standard_errors(self) -> dict[str, float | None]:
+        return {name: p.stderr for name, p in self.parameters.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "scalecli_version": __version__,
+            "method": self.method,
+            "law": self.law,
+            "objective": self.objective,
+            "points": self.points,
+            "best_basin_starts": self.best_basin_starts,
+            "intervals": self.intervals,
+            "holdout": self.holdout,
+            "isoflop": self.isoflop,
+            "warnings": self.warnings,
+        }
+        if self.method == "parametric":
+            out.update(
+                standard_errors=self.standard_errors,
+                starts=self.starts,
+                grid_size=self.grid_size,
+                residuals=self.residuals,
+                holdout_summary=self.holdout_summary,
+                regime=self.regime,
+                other_forms=self.other_forms,
+                parameters={name: p.to_dict() for name, p in self.parameters.items()},
+            )
+        return out
+
+
+@dataclass
+class FitComparison:
+    """Several families fitted on the same rows and scored on the held-out rows."""
+
+    holdout_expression: str
+    entries: list[dict[str, Any]]
+    best: str
+    rows: dict[str, int]
+    criterion: str = "smallest mean absolute relative error on the held-out rows"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scalecli_version": __version__,
+            "method": "parametric",
+            "holdout_expression": self.holdout_expression,
+            "comparison": self.entries,
+            "best": self.best,
+            "criterion": self.criterion,
+            "rows": self.rows,
+        }
+
+
+def fit_runs(req: FitRequest, progress=None) -> FitReport | FitComparison:
+    """Run the fit: a FitReport (one law), or a FitComparison (several --law with --holdout)."""
     table = read_runs(req.path, columns=req.columns, where=req.where, join=req.join)
     try:
         if req.method == "isoflop":
@@ -170,67 +273,59 @@ def fit_runs(req: FitRequest, progress=None) -> dict[str, Any]:
 
 
 # ----- parametric ----------------------------------------------------------------------------------
-def _forms(req: FitRequest, table: RunTable) -> list[tuple[str, str]]:
-    """(form, x2 role) pairs to fit for this law and these columns."""
-    if req.law == "chinchilla":
-        require(table, ["params", "tokens", "loss"], "a chinchilla fit")
-        return [("chinchilla", "tokens")]
-    if req.law == "dynamics":
-        require(table, ["params", "steps", "loss"], "a dynamics fit (steps, or tokens and batch_tokens)")
-        return [("dynamics", "steps")]
-    if req.law == "dynamics-batch":
-        require(table, ["params", "tokens", "batch_tokens", "loss"], "a dynamics-batch fit")
-        return [("dynamics_batch", "tokens")]
-    require(table, ["params", "loss"], "a kaplan fit")
-    forms = []
-    if table.has("steps"):
-        forms.append(("kaplan_steps", "steps"))
-    if table.has("tokens"):
-        forms.append(("kaplan_joint", "tokens"))
-    if not forms:
-        require(table, ["steps"], "a kaplan fit (steps for L(N, S), or tokens for the joint L(N, D))")
-    return forms
+def _variant(law: str) -> tuple[Family, FitVariant]:
+    return fit_variants()[law]
 
 
-FORM_PARAMS = {
-    "chinchilla": ("E", "A", "B", "alpha", "beta"),
-    "dynamics": ("E", "A_N", "alpha", "A_S", "beta"),
-    "kaplan_steps": ("N_c", "alpha_N", "S_c", "alpha_S"),
-    "kaplan_joint": ("N_c", "alpha_N", "D_c", "alpha_D"),
-    "dynamics_batch": ("E", "A_N", "alpha", "A_S", "beta", "B_crit", "B_crit_exp_N", "B_crit_exp_D"),
-}
+def _forms(req: FitRequest, table: RunTable) -> list[FitForm]:
+    """The variant's forms these columns can fit, in its order of preference."""
+    _, variant = _variant(req.law)
+    forms = [fit_form(name) for name in variant.forms]
+    purpose = f"a {req.law} fit" + (f" ({variant.needs})" if variant.needs else "")
+    common = [r for r in forms[0].roles if all(r in f.roles for f in forms)]
+    require(table, [*common, "loss"], purpose)
+    usable = [f for f in forms if all(table.has(r) for r in f.roles)]
+    if not usable:
+        require(table, list(forms[0].roles), purpose)
+    return usable
 
 
-def _check_fixed(req: FitRequest, forms: list[tuple[str, str]]) -> None:
-    known = {p for form, _ in forms for p in FORM_PARAMS[form]}
-    if req.law == "kaplan":
-        known |= set(KAPLAN_CRITICAL_BATCH)
+def _known_params(req: FitRequest, forms: list[FitForm]) -> set[str]:
+    family, _ = _variant(req.law)
+    return {p for form in forms for p in form.display} | set(family.default_pins)
+
+
+def _check_fixed(req: FitRequest, forms: list[FitForm]) -> None:
     from scalecli.laws.base import suggest
 
+    family, _ = _variant(req.law)
+    known = _known_params(req, forms)
     for name, value in req.fixed.items():
         if name not in known:
             raise InputError(
                 f"--fix: {req.law} has no parameter {name!r}{suggest(name, known)}; "
                 f"parameters: {', '.join(sorted(known))}"
             )
-        _check_pin(name, value)
-    for form, _ in forms:
-        if all(p in req.fixed for p in FORM_PARAMS[form]):
+        _check_pin(family, name, value)
+    for form in forms:
+        if all(p in req.fixed for p in form.display):
             raise InputError(
-                f"--fix pins every parameter of the {form} law ({', '.join(FORM_PARAMS[form])}): "
+                f"--fix pins every parameter of the {form.name} law ({', '.join(form.display)}): "
                 "nothing left to fit; pin fewer parameters"
             )
 
 
-def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
+def _parametric(req: FitRequest, table: RunTable, progress) -> FitReport:
     from scalecli.fitting import bootstrap as boot
     from scalecli.fitting import parametric
 
+    family, variant = _variant(req.law)
+    pins = {**family.default_pins, **req.fixed}
     forms = _forms(req, table)
     _check_fixed(req, forms)
-    primary_form, x2_role = forms[0]
+    primary = forms[0]
     if req.average_duplicates:
-        table = average_duplicates(table, list(parametric.roles(primary_form)))
+        table = average_duplicates(table, list(primary.roles))
     fit_table, held = split_holdout(table, req.holdout) if req.holdout else (table, None)
     if req.bootstrap * fit_table.rows_used > MAX_BOOTSTRAP_WORK:
         rows = fit_table.rows_used
@@ -240,63 +335,66 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
             f"is {MAX_BOOTSTRAP_WORK:,.0f} (each draw refits every row): use at most {most:,} draws, or "
             "average the rows (--average-duplicates, --where)"
         )
-    critical = _kaplan_critical_batch(req, fit_table) if primary_form == "kaplan_steps" else None
-    if critical is not None:
-        fit_table = critical
+    prepared = variant.prepare(fit_table.values, pins) if variant.prepare is not None else None
+    if prepared is not None:
+        values, note = prepared
+        fit_table = replace(fit_table, values=dict(values), derived=[*fit_table.derived, note])
     results = {}
-    for form, _role in forms:
-        fixed = {k: v for k, v in req.fixed.items() if k in FORM_PARAMS[form]}
-        free = len(FORM_PARAMS[form]) - len(fixed)
+    for form in forms:
+        fixed = {k: v for k, v in req.fixed.items() if k in form.display}
+        free = len(form.display) - len(fixed)
         if fit_table.rows_used < free:
             raise InputError(
-                f"data file {req.path!r}: {fit_table.rows_used} usable row(s), but the {form} law has "
+                f"data file {req.path!r}: {fit_table.rows_used} usable row(s), but the {form.name} law has "
                 f"{free} free parameters: at least {free} rows are needed"
             )
         _check_identifiable(req, fit_table, form, free)
         _check_pinned_e(fixed, fit_table)
-        results[form] = parametric.fit(
-            form, [fit_table[r] for r in parametric.roles(form)], fit_table["loss"], fixed=fixed
+        results[form.name] = parametric.fit(
+            form.name, [fit_table[r] for r in form.roles], fit_table["loss"], fixed=fixed
         )
-    best = results[primary_form]
-    _check_falls(primary_form, best.params)
-    predicted = best.predict([fit_table[r] for r in parametric.roles(primary_form)])
-    payload_holdout = None
+    best = results[primary.name]
+    _check_falls(primary, best.params)
+    inputs = [fit_table[r] for r in primary.roles]
+    predicted = best.predict(inputs)
+    holdout_rows = None
     holdout_summary = None
     if held is not None:
-        if critical is not None:  # the law's own answer at each row's batch (implicit in L)
-            held_pred = _kaplan_at_batch(req, best.params, held)
+        if prepared is not None and variant.predict is not None:  # the law's own answer (implicit laws)
+            held_pred = variant.predict(best.params, held.values, pins)
         else:
-            held_pred = best.predict([held[r] for r in parametric.roles(primary_form)])
-        payload_holdout = diagnose.holdout_rows(held.lines, held["loss"], held_pred)
+            held_pred = best.predict([held[r] for r in primary.roles])
+        holdout_rows = diagnose.holdout_rows(held.lines, held["loss"], held_pred)
         holdout_summary = diagnose.residual_summary(held["loss"], held_pred)
         holdout_summary["by_params"] = diagnose.final_errors(held, held_pred)
 
-    params = _preset_params(req, results)
+    fitted = {name: r.params for name, r in results.items()}
+    params = family.preset_params(fitted, pins) if family.preset_params else dict(best.params)
     draws: list[dict[str, float]] = []
     intervals = None
+    spans: dict[str, tuple[float, float]] = {}
     if req.bootstrap:
-        primary_fixed = {k: v for k, v in req.fixed.items() if k in FORM_PARAMS[primary_form]}
         raw = boot.bootstrap(
-            primary_form,
-            [fit_table[r] for r in parametric.roles(primary_form)],
+            primary.name,
+            inputs,
             fit_table["loss"],
             best,
             req.bootstrap,
             req.seed,
-            fixed=primary_fixed,
+            fixed={k: v for k, v in req.fixed.items() if k in primary.display},
             progress=progress,
         )
         draws = [{**params, **d} for d in raw]
         spans = boot.intervals(raw, req.level)
         intervals = {"level": req.level, **{k: [float(lo), float(hi)] for k, (lo, hi) in spans.items()}}
 
-    regime = diagnose.regime_reading(_exponents(primary_form, best.params))
+    regime = diagnose.regime_reading({name: (best.params[name], what) for name, _, what in primary.exponents})
     unidentified = diagnose.identification(
         best.params,
         best.standard_errors,
         best.fixed,
         fit_table["loss"],
-        {r: fit_table[r] for r in parametric.roles(primary_form) if r != "batch_tokens"},
+        {r: fit_table[r] for r in primary.roles if r != "batch_tokens"},
     )
     if unidentified and req.strict:
         raise InputError(
@@ -305,12 +403,12 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
             + "); --strict refuses to write it: add runs "
             "at more sizes and budgets, or pin parameters with --fix"
         )
-    warnings = [f"not identified: {w}" for w in unidentified] + _warnings(primary_form, best.params)
-    fitted_range = _flops_range(fit_table)
+    warnings = [f"not identified: {w}" for w in unidentified] + _warnings(family, primary, best.params)
+    standard_errors = {k: _finite(v) for k, v in best.standard_errors.items()}
     fit_block = {
         "method": "parametric",
-        "form": primary_form,
-        "forms": [f for f, _ in forms],
+        "form": primary.name,
+        "forms": [f.name for f in forms],
         **_provenance(req, table, fit_table),
         "objective": best.objective,
         "points": best.points,
@@ -318,7 +416,7 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
         "grid_size": best.grid_size,
         "screen_points": best.screen_points,  # points the starts were ranked on (parametric.py)
         "best_basin_starts": best.best_basin_starts,
-        "standard_errors": {k: _finite(v) for k, v in best.standard_errors.items()},
+        "standard_errors": standard_errors,
         "intervals": intervals,
         "residuals": diagnose.residual_summary(fit_table["loss"], predicted),
         "holdout": {"expression": req.holdout, **holdout_summary} if holdout_summary else None,
@@ -326,37 +424,46 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
         "identified": not unidentified,
         "warnings": warnings,
     }
-    if FAMILY[req.law] == "dynamics":
-        a, b = 1.0 + best.params["alpha"], best.params["alpha"] / best.params["beta"]
-        fit_block["spectral"] = {"a": a, "b": b}
-    preset = _preset(req, table, params, fitted_range, fit_block, draws)
-    return {
-        "scalecli_version": __version__,
-        "method": "parametric",
-        "law": preset,
-        "objective": best.objective,
-        "points": best.points,
-        "best_basin_starts": best.best_basin_starts,
-        "intervals": intervals,
-        "holdout": payload_holdout,
-        "isoflop": None,
-        "standard_errors": fit_block["standard_errors"],
-        "starts": best.starts,
-        "grid_size": best.grid_size,
-        "residuals": fit_block["residuals"],
-        "holdout_summary": holdout_summary,
-        "regime": regime,
-        "warnings": warnings,
-        "other_forms": {f: r.params for f, r in results.items() if f != primary_form},
-        "_plot": {
-            "form": primary_form,
-            "x2_role": x2_role,
-            "params": fit_table["params"],
-            "x2": fit_table[x2_role],
-            "loss": fit_table["loss"],
-            "fit": best,
+    if family.fit_readings is not None:
+        fit_block.update(family.fit_readings(primary.name, best.params))
+    preset = _preset(req, table, params, _flops_range(fit_table), fit_block, draws)
+    return FitReport(
+        method="parametric",
+        law=preset,
+        points=best.points,
+        parameters={
+            name: FittedParam(
+                name,
+                value,
+                standard_errors.get(name),
+                spans.get(name),
+                name in best.fixed,
+                _bounds(primary, name),
+            )
+            for name, value in best.params.items()
         },
-    }
+        objective=best.objective,
+        best_basin_starts=best.best_basin_starts,
+        starts=best.starts,
+        grid_size=best.grid_size,
+        intervals=intervals,
+        holdout=holdout_rows,
+        holdout_summary=holdout_summary,
+        residuals=fit_block["residuals"],
+        regime=regime,
+        warnings=warnings,
+        other_forms={f: r.params for f, r in results.items() if f != primary.name},
+        curves=FitCurves(primary.roles, inputs, fit_table["loss"], best),
+    )
+
+
+def _bounds(form: FitForm, name: str) -> tuple[float | None, float | None]:
+    """The optimiser's bounds on a natural parameter: a scale is > 0, a floored exponent at least
+    its floor, the rest unbounded."""
+    i = form.natural.index(name)
+    if form.log_scale[i]:
+        return (0.0, None)
+    return (form.floor(i), None)
 
 
 ROLE_PLURAL = {"params": "model sizes", "tokens": "token counts", "steps": "step counts"}
@@ -368,17 +475,15 @@ def _rows(table: RunTable, req: FitRequest) -> str:
     return f"the {n} row{where} has" if n == 1 else f"all {n} rows{where} have"
 
 
-def _check_identifiable(req: FitRequest, table: RunTable, form: str, free: int) -> None:
+def _check_identifiable(req: FitRequest, table: RunTable, form: FitForm, free: int) -> None:
     """Refuse data the law cannot be identified from (module docstring), before fitting."""
-    from scalecli.fitting import parametric
-
-    roles = parametric.roles(form)
+    roles = form.roles
     for role in roles[:2]:  # params and the second input (tokens or steps); a batch may be constant
         values = table[role]
         if np.all(values == values[0]):
             raise InputError(
                 f"data file {req.path!r}: {_rows(table, req)} the same {role} ({_num(values[0])}): "
-                f"a {req.law} fit needs runs at 2 or more {ROLE_PLURAL[role]}"
+                f"a {req.law} fit needs runs at 2 or more {ROLE_PLURAL.get(role, role + ' values')}"
             )
     loss = table["loss"]
     if np.all(loss == loss[0]):
@@ -390,7 +495,7 @@ def _check_identifiable(req: FitRequest, table: RunTable, form: str, free: int) 
     if points < free:
         raise InputError(
             f"data file {req.path!r}: the {table.rows_used} rows hold only {points} distinct "
-            f"({', '.join(roles)}) points, but the {form} law has {free} free parameters: add runs at "
+            f"({', '.join(roles)}) points, but the {form.name} law has {free} free parameters: add runs at "
             "other sizes, or pin parameters with --fix"
         )
 
@@ -407,101 +512,26 @@ def _check_pinned_e(fixed: dict[str, float], table: RunTable) -> None:
             )
 
 
-FALLS_WITH = {
-    "alpha": "params",
-    "alpha_N": "params",
-    "beta": "tokens",
-    "alpha_D": "tokens",
-    "alpha_S": "steps",
-}
-
-
-def _check_falls(form: str, params: dict[str, float]) -> None:
-    """A fitted exponent <= 0 (or at the Kaplan forms' floor, 1e-6) means the loss does not fall with
-    that input in this data: refuse it with the likely causes instead of writing such a law."""
-    from scalecli.fitting.parametric import _EXP_FLOOR
-
-    floor = _EXP_FLOOR * (1.0 + 1e-6) if form.startswith("kaplan") else 0.0
-    for name, value in params.items():
-        if name in FALLS_WITH and not value > floor:
-            role = "steps" if name == "beta" and form == "dynamics" else FALLS_WITH[name]
+def _check_falls(form: FitForm, params: dict[str, float]) -> None:
+    """A fitted exponent <= 0 (or at its floor, e.g. the Kaplan forms' 1e-6) means the loss does not
+    fall with that input in this data: refuse it with the likely causes instead of writing such a law."""
+    for name, falls_with, _ in form.exponents:
+        floor = form.floor(form.natural.index(name))
+        limit = 0.0 if floor is None else floor * (1.0 + 1e-6)
+        value = params[name]
+        if not value > limit:
             raise InputError(
-                f"the loss does not fall with {role} in this data (fitted {name} = {value:.3g}): "
+                f"the loss does not fall with {falls_with} in this data (fitted {name} = {value:.3g}): "
                 "check the columns (--columns) and the filters"
             )
 
 
-def _kaplan_critical_batch(req: FitRequest, table: RunTable) -> RunTable | None:
-    """Kaplan et al. fit L(N, S_min) with S_min = S/(1 + B_crit(L)/B) (eq. 5.4), B_crit(L) of eq. 1.4
-    at each run's loss. With a batch column we do the same; without one, steps are taken as S_min."""
-    if not (table.has("steps") and table.has("batch_tokens")):
-        return None
-    from dataclasses import replace
-
-    b_star = req.fixed.get("B_star", KAPLAN_CRITICAL_BATCH["B_star"])
-    alpha_b = req.fixed.get("alpha_B", KAPLAN_CRITICAL_BATCH["alpha_B"])
-    with np.errstate(all="ignore"):
-        b_crit = b_star / table["loss"] ** (1.0 / alpha_b)
-        s_min = table["steps"] / (1.0 + b_crit / table["batch_tokens"])
-    if not np.all(np.isfinite(s_min) & (s_min > 0)):
-        raise InputError(
-            f"the critical batch B_crit = {_num(b_star)}/L^(1/{_num(alpha_b)}) (Kaplan eq. 1.4) leaves no "
-            "finite positive steps S_min at these losses; pin B_star and alpha_B nearer Kaplan's "
-            f"{_num(KAPLAN_CRITICAL_BATCH['B_star'])} and {_num(KAPLAN_CRITICAL_BATCH['alpha_B'])}"
-        )
-    note = (
-        "steps = S_min = S/(1 + B_crit(loss)/batch) (Kaplan eq. 5.4; "
-        f"B_crit = {b_star:.3g}/L^(1/{alpha_b:g}), eq. 1.4, at each row's loss)"
-    )
-    return replace(table, values={**table.values, "steps": s_min}, derived=[*table.derived, note])
-
-
-def _kaplan_at_batch(req: FitRequest, params: dict[str, float], held: RunTable) -> np.ndarray:
-    from scalecli.laws.kaplan import KaplanLaw
-
-    law = KaplanLaw({**params, **{k: req.fixed.get(k, v) for k, v in KAPLAN_CRITICAL_BATCH.items()}})
-    return law.loss_at_batch(held["params"], held["steps"], held["batch_tokens"])
-
-
-def _preset_params(req: FitRequest, results: dict) -> dict[str, float]:
-    """The preset's parameters: the primary form's. A kaplan fit with steps writes L(N, S) with
-    the pinned critical batch; its joint L(N, D) fit is reported (``other_forms``), not written,
-    because plan and predict use one law."""
-    primary = next(iter(results.values()))
-    out = dict(primary.params)
-    if primary.form == "kaplan_steps":
-        out.update({k: req.fixed.get(k, v) for k, v in KAPLAN_CRITICAL_BATCH.items()})
-    return out
-
-
-def _exponents(form: str, params: dict[str, float]) -> dict[str, tuple[float, str]]:
-    if form == "chinchilla":
-        return {"alpha": (params["alpha"], "parameters"), "beta": (params["beta"], "tokens")}
-    if form == "dynamics":
-        return {"alpha": (params["alpha"], "parameters"), "beta": (params["beta"], "steps")}
-    if form == "dynamics_batch":
-        return {
-            "alpha": (params["alpha"], "parameters"),
-            "beta": (params["beta"], "steps at the critical batch"),
-        }
-    if form == "kaplan_steps":
-        return {"alpha_N": (params["alpha_N"], "parameters"), "alpha_S": (params["alpha_S"], "steps")}
-    return {"alpha_N": (params["alpha_N"], "parameters"), "alpha_D": (params["alpha_D"], "tokens")}
-
-
-def _warnings(form: str, params: dict[str, float]) -> list[str]:
-    out = []
-    if form in ("dynamics", "dynamics_batch"):
-        b = params["alpha"] / params["beta"]
-        if b <= 1:
-            out.append(
-                f"implied spectral exponent b = alpha/beta = {b:.3g} <= 1: outside the theory's b > 1 "
-                "regime (Bordelon et al. 2024)"
-            )
-    for name, value in params.items():
-        if (name.startswith("alpha") or name == "beta") and name in params:
-            if value <= 1e-3 or value >= 4:
-                out.append(f"{name} = {value:.3g} is at an extreme: check the data covers enough scales")
+def _warnings(family: Family, form: FitForm, params: dict[str, float]) -> list[str]:
+    out = family.fit_warnings(form.name, params) if family.fit_warnings is not None else []
+    for name, _, _ in form.exponents:
+        value = params[name]
+        if value <= 1e-3 or value >= 4:
+            out.append(f"{name} = {value:.3g} is at an extreme: check the data covers enough scales")
     return out
 
 
@@ -513,7 +543,7 @@ def _flops_range(table: RunTable) -> list[float] | None:
     if table.has("flops"):
         flops = table["flops"]
     elif table.has("tokens"):
-        flops = 6.0 * table["params"] * table["tokens"]
+        flops = training_flops(table["params"], table["tokens"])
     else:
         return None
     return [float(flops.min()), float(flops.max())]
@@ -548,7 +578,7 @@ def _preset(req, table, params, fitted_range, fit_block, draws) -> dict[str, Any
     name = req.name or f"{Path(req.path).stem}-{req.law}"
     mapping: dict[str, Any] = {
         "name": name,
-        "family": FAMILY[req.law],
+        "family": _variant(req.law)[0].name,
         "description": f"fitted by scale fit ({fit_block['method']}) on {Path(req.path).name}",
         "batch": _batch_rule(req, table),
     }
@@ -591,16 +621,13 @@ def _batch_rule(req: FitRequest, table: RunTable) -> dict[str, Any]:
 
 
 # ----- comparing families out of sample ------------------------------------------------------------
-def _compare(req: FitRequest, table: RunTable) -> dict[str, Any]:
+def _compare(req: FitRequest, table: RunTable) -> FitComparison:
     """Fit each family on the same rows, predict the held-out rows, and mark the family with the
     smallest mean absolute relative error there (the one that extrapolates best)."""
-    from dataclasses import replace
-
-    known = {
-        law: {p for form, _ in _forms(replace(req, law=law, laws=(law,)), table) for p in FORM_PARAMS[form]}
-        | (set(KAPLAN_CRITICAL_BATCH) if law == "kaplan" else set())
-        for law in req.laws
-    }
+    known = {}
+    for law in req.laws:
+        one = replace(req, law=law, laws=(law,))
+        known[law] = _known_params(one, _forms(one, table))
     unknown = [k for k in req.fixed if not any(k in names for names in known.values())]
     if unknown:
         raise InputError(f"--fix: no family of {', '.join(req.laws)} has a parameter {unknown[0]!r}")
@@ -608,34 +635,32 @@ def _compare(req: FitRequest, table: RunTable) -> dict[str, Any]:
     held_out = 0
     for law in req.laws:
         pins = {k: v for k, v in req.fixed.items() if k in known[law]}
-        result = _parametric(replace(req, law=law, laws=(law,), fixed=pins), table, None)
-        held_out = len(result["holdout"])
+        report = _parametric(replace(req, law=law, laws=(law,), fixed=pins), table, None)
+        held_out = len(report.holdout or [])
         entries.append(
             {
                 "law": law,
-                "family": FAMILY[law],
-                "form": result["law"]["fit"]["form"],
-                "params": result["law"]["params"],
-                "objective": result["objective"],
-                "points": result["points"],
-                "holdout": result["holdout_summary"],
-                "warnings": result["warnings"],
+                "family": report.law["family"],
+                "form": report.law["fit"]["form"],
+                "params": report.law["params"],
+                "objective": report.objective,
+                "points": report.points,
+                "holdout": report.holdout_summary,
+                "warnings": report.warnings,
             }
         )
     best = min(entries, key=lambda e: e["holdout"]["mean_abs_rel_error"])
-    return {
-        "scalecli_version": __version__,
-        "method": "parametric",
-        "holdout_expression": req.holdout,
-        "comparison": entries,
-        "best": best["law"],
-        "criterion": "smallest mean absolute relative error on the held-out rows",
-        "rows": {"fitted": entries[0]["points"], "held_out": held_out},
-    }
+    assert req.holdout is not None
+    return FitComparison(
+        holdout_expression=req.holdout,
+        entries=entries,
+        best=best["law"],
+        rows={"fitted": entries[0]["points"], "held_out": held_out},
+    )
 
 
 # ----- isoflop -------------------------------------------------------------------------------------
-def _isoflop(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
+def _isoflop(req: FitRequest, table: RunTable, progress) -> FitReport:
     from scalecli.fitting.isoflop import fit_isoflop
 
     require(table, ["params", "flops", "loss"], "an isoflop fit")
@@ -680,16 +705,11 @@ def _isoflop(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
         "budgets": len(result.optima),
     }
     preset = _preset(req, table, {"frontier": frontier}, _flops_range(fit_table), fit_block, [])
-    return {
-        "scalecli_version": __version__,
-        "method": "isoflop",
-        "law": preset,
-        "objective": None,
-        "points": fit_table.rows_used,
-        "best_basin_starts": None,
-        "intervals": None,
-        "holdout": None,
-        "isoflop": {
+    return FitReport(
+        method="isoflop",
+        law=preset,
+        points=fit_table.rows_used,
+        isoflop={
             "n_exponent": result.n_exponent,
             "tokens_exponent": result.tokens_exponent,
             "n_exponent_interval": _pair(result.n_exponent_interval),
@@ -698,8 +718,7 @@ def _isoflop(req: FitRequest, table: RunTable, progress) -> dict[str, Any]:
             "budgets_used": result.budgets_used,
             "optima": iso.get("optima"),
         },
-        "warnings": [],
-    }
+    )
 
 
 def _pair(pair) -> list[float] | None:

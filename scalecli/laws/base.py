@@ -1,102 +1,160 @@
-"""What every law provides: the loss along a compute budget, its inverse, and a schema.
+"""What a law family is: its parameters, its loss surface (a ``Law``), its fit forms, its compute
+model, its notes. One module per family (``laws/<family>.py``) defines a ``Family`` and the
+registry in ``laws/__init__.py`` lists them; planner, predict, sweep, fitting and presets ask
+the registry, never a family by name.
 
-Conventions shared by all families (REFERENCE.md §0): ``params`` is N in the law's own
-convention, ``tokens`` D, ``steps`` optimizer steps, ``batch`` tokens per step, and training
-compute is 6·N·D FLOPs (REFERENCE §1.5, §2.5). All array methods are vectorised over params.
+Conventions shared by all families (docs/laws.md): ``params`` is N in the law's own convention,
+``tokens`` D, ``steps`` optimizer steps, ``batch`` tokens per step. Training compute and serving
+compute come from the law (``train_flops``, ``serve_flops``; by default 6·N·D and 2·N·T from
+``compute``), so a family can redefine them. All array methods are vectorised over params.
 """
 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+import numpy.typing as npt
 
+from scalecli.compute import inference_flops, training_flops
 from scalecli.errors import InputError
 from scalecli.laws.batch import BatchRule
 from scalecli.units import parse_number
 
+if TYPE_CHECKING:
+    from scalecli.laws.forms import FitForm
+
+Array = npt.NDArray[np.float64]
+ArrayLike = npt.ArrayLike
+
 
 @dataclass(frozen=True)
 class Conditions:
-    """What the user knows beyond the budget: batch choice and unique data."""
+    """What the law sees beyond the budget: the batch rule, unique data, and per-plan settings
+    (numerical precision, and any family-specific ``extra`` values)."""
 
     batch: BatchRule = field(default_factory=BatchRule)
     unique_tokens: float | None = None
     allow_repeats: bool = False
+    precision: str | None = None
+    extra: Mapping[str, float] = field(default_factory=dict)
 
 
-class Law:
-    """Base class. Subclasses set the schema and implement the array methods below."""
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a family: its name, what it means, its unit and the values it may take."""
+
+    name: str
+    meaning: str
+    unit: str = ""
+    kind: str = "scale"  # scale (> 0), exponent (EXPONENT_RANGE), loss (>= 0), signed (any finite)
+    optional: bool = False
+
+
+class Law(ABC):
+    """A loss surface over model size and training compute. Subclasses set ``family`` and
+    ``params_schema`` and implement the abstract methods; the rest has working defaults."""
 
     family: ClassVar[str] = ""
-    required: ClassVar[tuple[str, ...]] = ()
-    optional: ClassVar[tuple[str, ...]] = ()
-    signed: ClassVar[tuple[str, ...]] = ()  # parameters that may be negative
+    params_schema: ClassVar[tuple[Param, ...]] = ()
     params_convention: ClassVar[str] = "total parameters (embeddings included)"
     # True when steps and batch come from the law itself rather than a batch rule.
     law_sets_batch: ClassVar[bool] = False
     # True when the law values repeated tokens itself (no hard unique-data cap needed).
-    models_repeats: ClassVar[bool] = False
+    models_repeats: bool = False
+    irreducible_loss: float = 0.0
 
-    def __init__(self, params: dict[str, object], name: str = "") -> None:
+    def __init__(self, params: Mapping[str, object], name: str = "") -> None:
         self.name = name or self.family
-        self.params = self.validate(params)
+        self.params: dict[str, float] = self.validate(params)
 
-    # ----- schema -------------------------------------------------------------------------
+    # ----- schema ------------------------------------------------------------------------------
     @classmethod
-    def validate(cls, params: dict[str, object]) -> dict[str, float]:
+    def required(cls) -> tuple[str, ...]:
+        return tuple(p.name for p in cls.params_schema if not p.optional)
+
+    @classmethod
+    def optional(cls) -> tuple[str, ...]:
+        return tuple(p.name for p in cls.params_schema if p.optional)
+
+    @classmethod
+    def validate(cls, params: object) -> dict[str, float]:
         """Parse every value with the one number parser; reject unknown or missing names."""
-        if not isinstance(params, dict):
+        if not isinstance(params, Mapping):
             raise InputError(f"{cls.family} law: 'params' must be a mapping of names to numbers")
-        known = set(cls.required) | set(cls.optional)
+        schema = {p.name: p for p in cls.params_schema}
         out: dict[str, float] = {}
         for key, value in params.items():
-            if key not in known:
+            if key not in schema:
                 raise InputError(
-                    f"{cls.family} law: unknown parameter {key!r}{suggest(str(key), known)}; "
-                    f"expected {', '.join(cls.required)}"
+                    f"{cls.family} law: unknown parameter {key!r}{suggest(str(key), schema)}; "
+                    f"expected {', '.join(cls.required())}"
                 )
+            signed = schema[key].kind == "signed"
             out[key] = parse_number(
-                value, f"{cls.family} parameter {key}", allow_zero=True, positive=key not in cls.signed
+                value, f"{cls.family} parameter {key}", allow_zero=True, positive=not signed
             )
-        missing = [k for k in cls.required if k not in out]
+        missing = [k for k in cls.required() if k not in out]
         if missing:
             raise InputError(f"{cls.family} law: missing parameter(s) {', '.join(missing)}")
         return out
 
-    # ----- what the planner needs ----------------------------------------------------------
-    irreducible_loss: float = 0.0
+    # ----- the compute model (compute.py's 6·N·D and 2·N·T unless a family says otherwise) -----
+    def train_flops(self, params: ArrayLike, tokens: ArrayLike) -> Array:
+        return np.asarray(training_flops(np.asarray(params, dtype=float), np.asarray(tokens, dtype=float)))
 
-    def loss_on_budget(self, params, train_flops, cond: Conditions):
+    def tokens_for_flops(self, params: ArrayLike, train_flops: ArrayLike) -> Array:
+        """Tokens D a model of size N trains on with ``train_flops`` (the inverse of train_flops)."""
+        return np.asarray(train_flops, dtype=float) / self.train_flops(params, 1.0)
+
+    def serve_flops(self, params: ArrayLike, tokens: ArrayLike) -> Array:
+        return np.asarray(inference_flops(np.asarray(params, dtype=float), np.asarray(tokens, dtype=float)))
+
+    def params_for_flops(self, train_flops: float, tokens: float) -> float:
+        """The size N whose training on ``tokens`` costs ``train_flops`` (train_flops inverted in
+        N; linear in N unless a family's compute model says otherwise)."""
+        return float(train_flops / self.train_flops(1.0, tokens))
+
+    def params_for_serve_flops(self, serve_flops: float, tokens: float) -> float:
+        """The size N whose serving of ``tokens`` costs ``serve_flops``."""
+        return float(serve_flops / self.serve_flops(1.0, tokens))
+
+    # ----- what the planner needs ----------------------------------------------------------------
+    @abstractmethod
+    def loss_on_budget(self, params: ArrayLike, train_flops: ArrayLike, cond: Conditions) -> Array:
         """Loss of a model of size N that spends all of ``train_flops`` on training."""
-        raise NotImplementedError
 
-    def allocation(self, params, train_flops, cond: Conditions):
-        """(tokens, steps, batch_tokens) of that run: D = C/(6N), batch from the batch rule."""
+    @abstractmethod
+    def flops_for_loss(self, params: ArrayLike, loss: float, cond: Conditions) -> Array:
+        """Least training FLOPs for a model of size N to reach ``loss``; inf if it cannot."""
+
+    @abstractmethod
+    def loss_floor(self, params: ArrayLike, cond: Conditions) -> Array:
+        """Loss of size N trained without limit (the best it can ever reach)."""
+
+    def allocation(
+        self, params: ArrayLike, train_flops: ArrayLike, cond: Conditions
+    ) -> tuple[Array, Array, Array]:
+        """(tokens, steps, batch_tokens) of that run: tokens from the compute model, batch from the
+        batch rule."""
         params = np.asarray(params, dtype=float)
-        tokens = train_flops / (6.0 * params)
+        tokens = self.tokens_for_flops(params, train_flops)
         batch = cond.batch.batch_tokens(params, tokens)
         return tokens, tokens / batch, batch
 
-    def tokens_for_steps(self, params, steps, cond: Conditions):
+    def tokens_for_steps(self, params: ArrayLike, steps: ArrayLike, cond: Conditions) -> Array:
         """Tokens of a run of ``steps`` optimizer steps at size N (the batch rule's mapping)."""
         return cond.batch.tokens_for_steps(params, steps)
 
-    def flops_for_loss(self, params, loss, cond: Conditions):
-        """Least training FLOPs for a model of size N to reach ``loss``; inf if it cannot."""
-        raise NotImplementedError
-
-    def flops_for_steps(self, params, steps, cond: Conditions):
+    def flops_for_steps(self, params: ArrayLike, steps: ArrayLike, cond: Conditions) -> Array:
         """Training FLOPs of a run of ``steps`` optimizer steps at size N."""
-        return 6.0 * np.asarray(params, dtype=float) * self.tokens_for_steps(params, steps, cond)
+        return self.train_flops(params, self.tokens_for_steps(params, steps, cond))
 
-    def loss_floor(self, params, cond: Conditions):
-        """Loss of size N trained without limit (the best it can ever reach)."""
-        raise NotImplementedError
-
-    def closed_form_params(self, train_flops, cond: Conditions):
+    def closed_form_params(self, train_flops: ArrayLike, cond: Conditions) -> Array | None:
         """Compute-optimal N at these budgets (array in, array out) in closed form, or None."""
         return None
 
@@ -106,16 +164,17 @@ class Law:
 
     def predict(
         self, params: float, tokens: float | None, steps: float | None, cond: Conditions
-    ) -> dict[str, float | None]:
+    ) -> dict[str, float]:
         """Loss, tokens, steps, batch and training FLOPs of a given (N, D) or (N, S).
 
         The same mapping the planner uses: D = tokens_for_steps(N, S) and the loss of a run
-        that spends 6·N·D on training, so predicting at a plan's (N, D) returns its loss.
+        that spends train_flops(N, D), so predicting at a plan's (N, D) returns its loss.
         """
         n = np.array([float(params)])
         if tokens is None:
-            tokens = float(self.tokens_for_steps(n, np.array([float(steps)]), cond)[0])  # type: ignore[arg-type]
-        flops = 6.0 * float(params) * tokens
+            assert steps is not None
+            tokens = float(self.tokens_for_steps(n, np.array([float(steps)]), cond)[0])
+        flops = float(self.train_flops(n, tokens)[0])
         _, run_steps, batch = self.allocation(n, flops, cond)
         return {
             "loss": float(self.loss_on_budget(n, flops, cond)[0]),
@@ -129,6 +188,72 @@ class Law:
         return [f"params are {self.params_convention}"]
 
 
+@runtime_checkable
+class AllocationLaw(Protocol):
+    """A preset that allocates a budget without a loss surface (an empirical frontier): it answers
+    --flops plans and sweeps, not predictions or targets. The planner's one dispatch on the kind of
+    law tells the two apart (planner.surface)."""
+
+    name: str
+    family: str
+    params: dict[str, float]
+
+    @property
+    def sets_batch(self) -> bool: ...
+
+    def allocate(self, train_flops: ArrayLike, batch_rule: BatchRule) -> dict[str, Array]: ...
+
+    def own_laws(self, train_flops: float) -> dict[str, float]: ...
+
+
+@dataclass(frozen=True)
+class FitVariant:
+    """What ``scale fit --law NAME`` fits for a family: its forms in order of preference (each is
+    fitted when the data have its input columns; the first fitted is the one the preset is written
+    from), what to tell a user whose data have none, and the family's hooks around the fit."""
+
+    name: str
+    forms: tuple[str, ...]
+    needs: str = ""  # the columns it needs, in words, for the error message
+    # The data as the law sees them (e.g. Kaplan's S_min from steps and a batch column): new columns
+    # and a note for the report, or None to fit the data as they are.
+    prepare: (
+        Callable[[Mapping[str, Array], Mapping[str, float]], tuple[dict[str, Array], str] | None] | None
+    ) = None
+    # The law's own predictions of held-out rows when the data were prepared (implicit laws).
+    predict: Callable[[Mapping[str, float], Mapping[str, Array], Mapping[str, float]], Array] | None = None
+
+
+@dataclass(frozen=True)
+class Family:
+    """A law family: everything the rest of scalecli needs to know about it."""
+
+    name: str
+    summary: str
+    schema: type[Law]  # the Law class whose params_schema is the family's parameters
+    make: Callable[[Mapping[str, object], str], Law]  # the law object for a preset's params
+    forms: tuple[FitForm, ...] = ()
+    variants: tuple[FitVariant, ...] = ()
+    # the preset's params from the fitted forms (form name -> params, the primary form first) and
+    # the pinned values; by default the primary form's params
+    preset_params: Callable[[dict[str, dict[str, float]], Mapping[str, float]], dict[str, float]] | None = (
+        None
+    )
+    # warnings on a fit's parameters (e.g. outside the theory's regime)
+    fit_warnings: Callable[[str, Mapping[str, float]], list[str]] | None = None
+    # extra readings of a fit stored in the preset (e.g. the spectral exponents of dynamics)
+    fit_readings: Callable[[str, Mapping[str, float]], dict[str, Any]] | None = None
+    # pins a fit always applies unless --fix says otherwise (e.g. Kaplan's critical batch)
+    default_pins: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return self.schema.params_schema
+
+    def validate(self, params: object) -> dict[str, float]:
+        return self.schema.validate(params)
+
+
 def suggest(word: str, choices) -> str:
     """' (did you mean 'x'?)' when a close match exists, else ''."""
     import difflib
@@ -138,7 +263,7 @@ def suggest(word: str, choices) -> str:
 
 
 def power_law_optimum(coef_n: float, alpha: float, coef_d: float, beta: float):
-    """Minimise coef_n·x^-alpha + coef_d·y^-beta subject to x·y = K (REFERENCE §2.2, §6.5).
+    """Minimise coef_n·x^-alpha + coef_d·y^-beta subject to x·y = K (Hoffmann et al. eq. 4).
 
     Returns (G, a, b, K_loss): x* = G·K^a, y* = K^b / G, and the reducible loss at the optimum
     K_loss·K^(-alpha·beta/(alpha+beta)).

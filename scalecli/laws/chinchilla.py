@@ -10,13 +10,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from scalecli.laws.base import Conditions, Law, check_exponents, power_law_optimum
+from scalecli.errors import InputError
+from scalecli.laws.base import Conditions, Family, FitVariant, Law, Param, check_exponents, power_law_optimum
+from scalecli.laws.forms import HOFFMANN_E, HOFFMANN_EXP, HOFFMANN_SCALE, FitForm, log_additive
+
+PARAMS = (
+    Param("E", "irreducible loss (the entropy of the text)", "nats/token", "loss"),
+    Param("A", "prefactor of the model-size term A/N^alpha", "nats/token·params^alpha"),
+    Param("B", "prefactor of the data term B/D^beta", "nats/token·tokens^beta"),
+    Param("alpha", "exponent of model size", "", "exponent"),
+    Param("beta", "exponent of training tokens", "", "exponent"),
+    Param("R_D_star", "repeated data: epochs where repeats lose 1/e of their worth", "epochs", optional=True),
+    Param("R_N_star", "repeated data: the same for excess parameters (Muennighoff)", "", optional=True),
+)  # fmt: skip
 
 
 class ChinchillaLaw(Law):
     family = "chinchilla"
-    required = ("E", "A", "B", "alpha", "beta")
-    optional = ("R_D_star", "R_N_star")
+    params_schema = PARAMS
     params_convention = "total parameters (embeddings included)"
 
     def __init__(self, params, name: str = "") -> None:
@@ -24,19 +35,12 @@ class ChinchillaLaw(Law):
         check_exponents(self, "alpha", "beta")
         for key in ("A", "B", "R_D_star", "R_N_star"):
             if key in self.params and not self.params[key] > 0:
-                from scalecli.errors import InputError
-
                 raise InputError(f"chinchilla law {self.name!r}: {key} must be > 0")
         p = self.params
         self.G, self.a, self.b, self.k_loss = power_law_optimum(p["A"], p["alpha"], p["B"], p["beta"])
-
-    @property
-    def irreducible_loss(self) -> float:  # type: ignore[override]
-        return self.params["E"]
-
-    @property
-    def models_repeats(self) -> bool:  # type: ignore[override]
-        return "R_D_star" in self.params
+        self.irreducible_loss = p["E"]
+        self.models_repeats = "R_D_star" in p
+        self.k = float(self.train_flops(1.0, 1.0)[()])  # FLOPs per parameter per token (6)
 
     # ----- repeated data (Muennighoff et al. 2023) ----------------------------------------
     def optimal_params_for_tokens(self, tokens):
@@ -74,7 +78,7 @@ class ChinchillaLaw(Law):
 
     def loss_on_budget(self, params, train_flops, cond: Conditions):
         params = np.asarray(params, dtype=float)
-        return self.loss(params, train_flops / (6.0 * params), self._unique(cond))
+        return self.loss(params, self.tokens_for_flops(params, train_flops), self._unique(cond))
 
     def tokens_for_loss(self, params, loss, cond: Conditions):
         p = self.params
@@ -89,7 +93,7 @@ class ChinchillaLaw(Law):
             return np.where(d_eff <= unique, d_eff, np.where(x < 1.0, repeated, np.inf))
 
     def flops_for_loss(self, params, loss, cond: Conditions):
-        return 6.0 * np.asarray(params, dtype=float) * self.tokens_for_loss(params, loss, cond)
+        return self.train_flops(params, self.tokens_for_loss(params, loss, cond))
 
     def loss_floor(self, params, cond: Conditions):
         p = self.params
@@ -101,9 +105,9 @@ class ChinchillaLaw(Law):
 
     # ----- closed forms (Hoffmann et al. eq. 4; REFERENCE §2.2) ----------------------------
     def closed_form_params(self, train_flops, cond: Conditions):
-        n_opt = self.G * (np.asarray(train_flops, dtype=float) / 6.0) ** self.a
+        n_opt = self.G * (np.asarray(train_flops, dtype=float) / self.k) ** self.a
         unique = self._unique(cond)
-        if unique is not None and np.any(train_flops / (6.0 * n_opt) > unique):
+        if unique is not None and np.any(self.tokens_for_flops(n_opt, train_flops) > unique):
             return None  # repeated epochs change the optimum: no closed form (REFERENCE §5.3)
         return n_opt
 
@@ -112,7 +116,7 @@ class ChinchillaLaw(Law):
         if loss <= p["E"]:
             return None
         exponent = -(p["alpha"] + p["beta"]) / (p["alpha"] * p["beta"])
-        flops = 6.0 * ((loss - p["E"]) / self.k_loss) ** exponent
+        flops = self.k * ((loss - p["E"]) / self.k_loss) ** exponent
         return None if self.closed_form_params(flops, cond) is None else float(flops)
 
     def notes(self) -> list[str]:
@@ -123,3 +127,34 @@ class ChinchillaLaw(Law):
                 "(docs/laws.md)"
             )
         return notes
+
+
+# ----- fitting ---------------------------------------------------------------------------------------
+def _model(p, X):
+    n, d = X
+    return p["E"] + p["A"] * n ** -p["alpha"] + p["B"] * d ** -p["beta"]
+
+
+FORM = FitForm(
+    "chinchilla",
+    family="chinchilla",
+    roles=("params", "tokens"),
+    internal=("a", "b", "e", "alpha", "beta"),
+    natural=("A", "B", "E", "alpha", "beta"),
+    log_scale=(True, True, True, False, False),
+    display=("E", "A", "B", "alpha", "beta"),
+    # Hoffmann et al.'s grid: alpha, beta in {0, 0.5, ..., 2}, e in {-1, ..., 1}, a, b in {0, 5, ..., 25}
+    grid_axes=(HOFFMANN_SCALE, HOFFMANN_SCALE, HOFFMANN_E, HOFFMANN_EXP, HOFFMANN_EXP),
+    log_model=log_additive,
+    model=_model,
+    exponents=(("alpha", "params", "parameters"), ("beta", "tokens", "tokens")),
+)
+
+FAMILY = Family(
+    name="chinchilla",
+    summary="L(N, D) = E + A/N^alpha + B/D^beta (Hoffmann et al. 2022, eq. 2), optional repeated data",
+    schema=ChinchillaLaw,
+    make=lambda params, name: ChinchillaLaw(params, name),
+    forms=(FORM,),
+    variants=(FitVariant("chinchilla", ("chinchilla",)),),
+)

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from scalecli.compute import training_flops
 from scalecli.errors import InputError
 from scalecli.units import parse_number
 
@@ -22,7 +23,10 @@ SETTINGS = ("compute_unit_flops", "min_compute_fraction", "steps_per_min_step")
 
 
 class Frontier:
-    """Power laws ``coef · C_min^exponent``; the loss law is ``(coef / C_min)^exponent``."""
+    """Power laws ``coef · C_min^exponent``; the loss law is ``(coef / C_min)^exponent``.
+
+    An ``AllocationLaw`` (laws/base.py): it allocates a budget but has no loss surface, so it
+    answers --flops plans and sweeps only."""
 
     def __init__(self, frontier: dict, family: str, name: str = "") -> None:
         self.family = family
@@ -61,6 +65,11 @@ class Frontier:
 
     irreducible_loss = 0.0
 
+    @property
+    def sets_batch(self) -> bool:
+        """True when the frontier gives the batch or steps itself (no batch rule needed)."""
+        return "min_steps" in self.laws or "batch_tokens" in self.laws
+
     def min_compute(self, train_flops):
         return np.asarray(train_flops, dtype=float) * self.fraction / self.unit
 
@@ -68,12 +77,12 @@ class Frontier:
         coef, exponent = self.laws[key]
         return coef * c_min**exponent
 
-    def plan(self, train_flops, batch_rule) -> dict[str, np.ndarray]:
-        """Allocation at each budget (arrays in, arrays out)."""
+    def allocate(self, train_flops, batch_rule) -> dict[str, np.ndarray]:
+        """Allocation at each budget (arrays in, arrays out); tokens so that train_flops(N, D) = C."""
         flops = np.asarray(train_flops, dtype=float)
         c_min = self.min_compute(flops)
         params = self._law("params", c_min)
-        tokens = flops / (6.0 * params)
+        tokens = flops / training_flops(params, 1.0)
         if "min_steps" in self.laws:
             steps = self.steps_factor * self._law("min_steps", c_min)
             batch = tokens / steps
