@@ -87,6 +87,7 @@ def configuration(values: dict[str, Any]) -> tuple[float, float | None, float | 
         params = training_params(flops, tokens)
     elif tokens is None:
         tokens = training_tokens(flops, params)
+    assert params is not None and tokens is not None
     from scalecli.units import RANGES
 
     lo, hi = RANGES["count"]

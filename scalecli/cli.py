@@ -126,6 +126,7 @@ def _typer_parameter(option) -> inspect.Parameter:
     """A typer option from a row of options.OPTIONS (values arrive as text; options.parse_value
     reads them, so the command line, scale.yaml and a spec share one parser)."""
     kwargs: dict[str, Any] = {"help": option.help}
+    annotation: Any
     if option.metavar:
         kwargs["metavar"] = option.metavar
     if option.kind == "flag":
@@ -300,6 +301,7 @@ def _sweep(values: dict[str, Any], raw: dict[str, Any]) -> None:
     points = raw.get("points") or "7"
     if not str(points).strip().isdigit():
         raise InputError(f"--points must be a whole number, got {points!r}")
+    assert isinstance(lo, float) and isinstance(hi, float)  # the flops row parses to a number
     grid = sweeping.budgets(lo, hi, int(points))
     sweeps = [
         sweeping.sweep(p, grid, values.get("batch_tokens")).to_dict()
@@ -544,7 +546,7 @@ def hardware(
     from scalecli import compute, render
 
     fmt = _format(fmt, "hardware")
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": a.name,
             "description": a.description,
@@ -558,21 +560,7 @@ def hardware(
     payload = {"scalecli_version": __version__, "accelerators": rows}
 
     def table() -> None:
-        render.simple_table(
-            "Accelerators (peak dense FLOP/s)",
-            ["name", "description", "bf16", "fp8"],
-            [
-                (
-                    r["name"],
-                    r["description"],
-                    f"{r['peak_bf16']:.4g}",
-                    f"{r['peak_fp8']:.4g}" if "peak_fp8" in r else "-",
-                )
-                for r in rows
-            ],
-            notes=[f"{r['name']}: {r['source'].get('status', '')}" for r in rows],
-            text_columns=2,
-        )
+        render.hardware_table(rows)
 
     _emit(payload, fmt, table, rows)
 
@@ -606,7 +594,7 @@ def presets_list(
     from scalecli import presets, render
 
     fmt = _format(fmt, "presets")
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": p.name,
             "family": p.family,
@@ -620,13 +608,7 @@ def presets_list(
     payload = {"scalecli_version": __version__, "presets": rows}
 
     def table() -> None:
-        render.simple_table(
-            "Presets",
-            ["name", "family", "default", "description"],
-            [(r["name"], r["family"], "yes" if r["default"] else "", r["description"]) for r in rows],
-            notes=["scale presets show NAME prints the parameters and their source"],
-            text_columns=4,
-        )
+        render.presets_table(rows)
 
     _emit(payload, fmt, table, rows)
 

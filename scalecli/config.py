@@ -39,7 +39,8 @@ def load(path: str | None, command: str) -> tuple[dict[str, Any], str | None]:
         option = options.BY_NAME[key]
         parsed = options.parse_value(option, value, f"config {path!r}: {key}")
         if key == "law":
-            parsed = [_beside(path, v) for v in parsed]  # type: ignore[union-attr]
+            assert isinstance(parsed, list)  # options.parse_value gives a list for kind "laws"
+            parsed = [_beside(path, v) for v in parsed]
         if option.configures(command):
             out[key] = parsed
     return out, str(path)

@@ -94,7 +94,7 @@ def predict(
         )
     notes.append(loss_scale_note(preset))
     overhead = None if optimal is None else 100.0 * (values["train_flops"] / optimal - 1.0)
-    lifetime: dict[str, float | None] = {}
+    lifetime: dict[str, Any] = {}
     if inference_tokens > 0 and optimal is not None:
         serving = float(law.serve_flops(params, inference_tokens))
         best = plan(

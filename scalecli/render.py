@@ -258,8 +258,8 @@ class _Progress:
 
         self.label = label
         self.start = time.monotonic()
-        self.bar = None
-        self.task = None
+        self.bar: Any = None  # rich.progress.Progress once shown
+        self.task: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         import time
@@ -355,11 +355,11 @@ def fit_report(report, out: str | None, plot: str | None) -> None:
         iso = result["isoflop"]
         iv = iso.get("n_exponent_interval")
         ivt = iso.get("tokens_exponent_interval")
-        level = int(round(iso.get("level", 0.9) * 100))
+        pct = int(round(iso.get("level", 0.9) * 100))
         rows.append(
             (
                 "N* ∝ C^a",
-                f"a = {iso['n_exponent']:.4f}" + (f"  [{iv[0]:.4f}, {iv[1]:.4f}] {level}%" if iv else ""),
+                f"a = {iso['n_exponent']:.4f}" + (f"  [{iv[0]:.4f}, {iv[1]:.4f}] {pct}%" if iv else ""),
             )
         )
         rows.append(
@@ -490,4 +490,37 @@ def sweep_table(rows: list[dict[str, Any]], plot: str | None) -> None:
             for r in rows
         ],  # fmt: skip
         notes=[f"plot written to {plot}"] if plot else [],
+    )
+
+
+def hardware_table(rows: list[dict[str, Any]]) -> None:
+    """`scale hardware`: one row per accelerator, peak dense FLOP/s and where the figure comes from."""
+    simple_table(
+        "Accelerators (peak dense FLOP/s)",
+        ["name", "description", "bf16", "fp8"],
+        [
+            (
+                str(r["name"]),
+                str(r["description"]),
+                f"{r['peak_bf16']:.4g}",
+                f"{r['peak_fp8']:.4g}" if "peak_fp8" in r else "-",
+            )
+            for r in rows
+        ],
+        notes=[f"{r['name']}: {r['source'].get('status', '')}" for r in rows],
+        text_columns=2,
+    )
+
+
+def presets_table(rows: list[dict[str, Any]]) -> None:
+    """`scale presets`: name, family, whether it is the default, and what it is."""
+    simple_table(
+        "Presets",
+        ["name", "family", "default", "description"],
+        [
+            (str(r["name"]), str(r["family"]), "yes" if r["default"] else "", str(r["description"]))
+            for r in rows
+        ],
+        notes=["scale presets show NAME prints the parameters and their source"],
+        text_columns=4,
     )

@@ -100,9 +100,9 @@ class Solver:
             hi = min(hi, math.log(law.params_for_serve_flops(C, T)) - 1e-9)
         upper = None
         for c in self.constraints:
-            cap = c.size_cap()
-            if cap is not None and math.log(cap) < hi:
-                hi, upper = math.log(cap), c
+            size_cap = c.size_cap()
+            if size_cap is not None and math.log(size_cap) < hi:
+                hi, upper = math.log(size_cap), c
         if hi < lo:
             raise InfeasibleError(
                 f"{self.who}: the budget of {C:.4g} FLOPs leaves no room for training "
@@ -215,10 +215,10 @@ class Solver:
         if lower is not None and x <= lo + TOUCH:
             binding.append(lower.name)
         exact = upper.size_cap() if upper is not None and upper.name in binding else None
-        params = np.array([exact if exact is not None else math.exp(x)])
+        size = np.array([exact if exact is not None else math.exp(x)])
         with np.errstate(all="ignore"):
-            train = law.flops_for_loss(params, target, cond)
-        return Solution(float(params[0]), float(train[0]), binding, "numerical")
+            train = law.flops_for_loss(size, target, cond)
+        return Solution(float(size[0]), float(train[0]), binding, "numerical")
 
     def guard(self, train: float, target: float | None) -> None:
         limit = RANGES["flops"][1]

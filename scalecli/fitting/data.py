@@ -14,6 +14,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -368,7 +369,7 @@ def read_runs(
 
     The file is read in one pass, keeping only the columns the roles and filters use."""
     conditions = [c for expr in where for c in parse_filter(expr)]
-    plan: dict[str, object] = {}
+    plan: dict[str, Any] = {}
 
     def wanted(header: list[str]) -> set[int]:
         mapping = match_columns(header, columns or {})
@@ -386,12 +387,12 @@ def read_runs(
         digest, header, _ = _records(path, "data file")
         extra = _Join(join, header)
     table = _read_csv(path, "data file", wanted, extra)
-    mapping: dict[str, tuple[int, float, str]] = plan["mapping"]  # type: ignore[assignment]
+    mapping: dict[str, tuple[int, float, str]] = plan["mapping"]
     values = {role: _numbers(table.cells[idx], scale) for role, (idx, scale, _) in mapping.items()}
     raw_cells = {role: table.cells[idx] for role, (idx, _, _) in mapping.items()}
 
     keep = np.ones(len(table.lines), dtype=bool)
-    for cond, resolved in zip(conditions, plan["filters"], strict=True):  # type: ignore[call-overload]
+    for cond, resolved in zip(conditions, plan["filters"], strict=True):
         if cond.is_text:
             keep &= cond.test_text(table.cells[resolved[0]])
             continue

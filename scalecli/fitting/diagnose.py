@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 VARIANCE_LIMITED_TOLERANCE = 0.15  # |exponent - 1| below this reads as the variance-limited exponent 1
@@ -78,15 +80,16 @@ def regime_reading(exponents: dict[str, tuple[float, str]]) -> list[dict[str, ob
             d = 4.0 / value
             entry["regime"] = "resolution-limited"
             entry["intrinsic_dimension"] = d
-            entry["reading"] = (
+            reading = (
                 f"{name} = {value:.3g}: resolution-limited in {scales}, implied intrinsic dimension "
                 f"d ≈ 4/{name} = {d:.3g} (Bahri et al. 2024)"
             )
             if scales == "parameters" and abs(value - 0.5) <= 0.1:
-                entry["reading"] += (
+                reading += (
                     "; for deep nets P ∝ width², so the variance-limited exponent in parameters is "
                     "1/2 (Bahri et al. 2024): this one is ambiguous"
                 )
+            entry["reading"] = reading
         out.append(entry)
     return out
 
@@ -97,7 +100,7 @@ FAR_BELOW = 0.1  # an irreducible loss under a tenth of every observed loss: pus
 
 def identification(
     params: dict[str, float],
-    standard_errors: dict[str, float | None],
+    standard_errors: Mapping[str, float | None],
     fixed: dict[str, float],
     loss: np.ndarray,
     inputs: dict[str, np.ndarray],

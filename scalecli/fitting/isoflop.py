@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class IsoflopResult:
 
 
 def _plain(d: dict) -> dict:
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in d.items():
         if isinstance(value, (bool, np.bool_)):
             out[key] = bool(value)

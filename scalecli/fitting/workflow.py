@@ -358,14 +358,14 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> FitReport:
     inputs = [fit_table[r] for r in primary.roles]
     predicted = best.predict(inputs)
     holdout_rows = None
-    holdout_summary = None
+    holdout_summary: dict[str, Any] | None = None
     if held is not None:
         if prepared is not None and variant.predict is not None:  # the law's own answer (implicit laws)
             held_pred = variant.predict(best.params, held.values, pins)
         else:
             held_pred = best.predict([held[r] for r in primary.roles])
         holdout_rows = diagnose.holdout_rows(held.lines, held["loss"], held_pred)
-        holdout_summary = diagnose.residual_summary(held["loss"], held_pred)
+        holdout_summary = dict(diagnose.residual_summary(held["loss"], held_pred))
         holdout_summary["by_params"] = diagnose.final_errors(held, held_pred)
 
     fitted = {name: r.params for name, r in results.items()}

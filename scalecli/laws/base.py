@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -84,24 +84,7 @@ class Law(ABC):
     @classmethod
     def validate(cls, params: object) -> dict[str, float]:
         """Parse every value with the one number parser; reject unknown or missing names."""
-        if not isinstance(params, Mapping):
-            raise InputError(f"{cls.family} law: 'params' must be a mapping of names to numbers")
-        schema = {p.name: p for p in cls.params_schema}
-        out: dict[str, float] = {}
-        for key, value in params.items():
-            if key not in schema:
-                raise InputError(
-                    f"{cls.family} law: unknown parameter {key!r}{suggest(str(key), schema)}; "
-                    f"expected {', '.join(cls.required())}"
-                )
-            signed = schema[key].kind == "signed"
-            out[key] = parse_number(
-                value, f"{cls.family} parameter {key}", allow_zero=True, positive=not signed
-            )
-        missing = [k for k in cls.required() if k not in out]
-        if missing:
-            raise InputError(f"{cls.family} law: missing parameter(s) {', '.join(missing)}")
-        return out
+        return validate_params(cls.family, cls.params_schema, params)
 
     # ----- the compute model (compute.py's 6·N·D and 2·N·T unless a family says otherwise) -----
     def train_flops(self, params: ArrayLike, tokens: ArrayLike) -> Array:
@@ -188,6 +171,28 @@ class Law(ABC):
         return [f"params are {self.params_convention}"]
 
 
+def validate_params(family: str, schema: Sequence[Param], params: object) -> dict[str, float]:
+    """A family's parameters from a preset (or draw): every value through the one number parser;
+    unknown or missing names refused."""
+    if not isinstance(params, Mapping):
+        raise InputError(f"{family} law: 'params' must be a mapping of names to numbers")
+    by_name = {p.name: p for p in schema}
+    required = [p.name for p in schema if not p.optional]
+    out: dict[str, float] = {}
+    for key, value in params.items():
+        if key not in by_name:
+            raise InputError(
+                f"{family} law: unknown parameter {key!r}{suggest(str(key), by_name)}; "
+                f"expected {', '.join(required)}"
+            )
+        signed = by_name[key].kind == "signed"
+        out[key] = parse_number(value, f"{family} parameter {key}", allow_zero=True, positive=not signed)
+    missing = [k for k in required if k not in out]
+    if missing:
+        raise InputError(f"{family} law: missing parameter(s) {', '.join(missing)}")
+    return out
+
+
 @runtime_checkable
 class AllocationLaw(Protocol):
     """A preset that allocates a budget without a loss surface (an empirical frontier): it answers
@@ -230,7 +235,7 @@ class Family:
 
     name: str
     summary: str
-    schema: type[Law]  # the Law class whose params_schema is the family's parameters
+    params: tuple[Param, ...]  # the family's parameters (names, meaning, units, kind)
     make: Callable[[Mapping[str, object], str], Law]  # the law object for a preset's params
     forms: tuple[FitForm, ...] = ()
     variants: tuple[FitVariant, ...] = ()
@@ -246,12 +251,8 @@ class Family:
     # pins a fit always applies unless --fix says otherwise (e.g. Kaplan's critical batch)
     default_pins: Mapping[str, float] = field(default_factory=dict)
 
-    @property
-    def params(self) -> tuple[Param, ...]:
-        return self.schema.params_schema
-
     def validate(self, params: object) -> dict[str, float]:
-        return self.schema.validate(params)
+        return validate_params(self.name, self.params, params)
 
 
 def suggest(word: str, choices) -> str:

@@ -153,7 +153,7 @@ FORM = FitForm(
 FAMILY = Family(
     name="chinchilla",
     summary="L(N, D) = E + A/N^alpha + B/D^beta (Hoffmann et al. 2022, eq. 2), optional repeated data",
-    schema=ChinchillaLaw,
+    params=PARAMS,
     make=lambda params, name: ChinchillaLaw(params, name),
     forms=(FORM,),
     variants=(FitVariant("chinchilla", ("chinchilla",)),),

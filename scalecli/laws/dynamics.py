@@ -370,7 +370,7 @@ FAMILY = Family(
     name="dynamics",
     summary="L(N, S) = E + A_N·N^-alpha + A_S·S^-beta (Bordelon, Atanasov & Pehlevan 2024), optional "
     "batch-aware steps",
-    schema=DynamicsLaw,
+    params=PARAMS,
     make=lambda params, name: DynamicsLaw(params, name),
     forms=(FORM, BATCH_FORM),
     variants=(

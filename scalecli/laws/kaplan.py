@@ -378,7 +378,9 @@ def _prepare(columns: Mapping[str, np.ndarray], pins: Mapping[str, float]):
     return {**columns, "steps": s_min}, note
 
 
-def _predict(params: Mapping[str, float], columns: dict, pins: Mapping[str, float]):
+def _predict(
+    params: Mapping[str, float], columns: Mapping[str, np.ndarray], pins: Mapping[str, float]
+) -> np.ndarray:
     """The law's own answer at each row's batch (L is implicit in S_min)."""
     law = KaplanStepsLaw({**params, **{k: pins.get(k, v) for k, v in CRITICAL_BATCH.items()}})
     return law.loss_at_batch(columns["params"], columns["steps"], columns["batch_tokens"])
@@ -398,7 +400,7 @@ FAMILY = Family(
     name="kaplan",
     summary="L(N, S_min) with the critical batch (Kaplan et al. 2020, eq. 1.6, 1.4), or the joint "
     "L(N, D) of eq. 1.5",
-    schema=KaplanLaw,
+    params=PARAMS,
     make=make,
     forms=(STEPS_FORM, JOINT_FORM),
     variants=(
