@@ -65,11 +65,9 @@ def plan_all(laws: Sequence[Preset], request, hardware=None, brief: bool = False
     return plans
 
 
-def configuration(values: dict[str, Any]) -> tuple[float, float | None, float | None]:
-    """(params, tokens, steps) of a prediction: params with tokens or steps, or any two of
-    params, tokens and FLOPs (the default compute model, C = 6·N·D, fills in the third)."""
-    from scalecli.compute import training_params, training_tokens
-
+def configuration(values: dict[str, Any]) -> dict[str, float | None]:
+    """The given configuration of a prediction: params with tokens or steps, or any two of params,
+    tokens and FLOPs (each law's compute model fills in the third, predict.resolve)."""
     params, tokens, steps, flops = (values.get(k) for k in ("params", "tokens", "steps", "flops"))
     given = [k for k in ("params", "tokens", "flops") if values.get(k) is not None]
     if steps is not None:
@@ -77,44 +75,30 @@ def configuration(values: dict[str, Any]) -> tuple[float, float | None, float | 
             raise InputError(
                 f"{ref('steps')} goes with {ref('params')} only (not with {ref('tokens')} or {ref('flops')})"
             )
-        return params, None, steps
-    if len(given) != 2:
+    elif len(given) != 2:
         raise InputError(
             f"give two of {ref('params')}, {ref('tokens')}, {ref('flops')} (the compute model fills in "
             f"the third), or {ref('params')} with {ref('steps')}"
         )
-    if params is None:
-        params = training_params(flops, tokens)
-    elif tokens is None:
-        tokens = training_tokens(flops, params)
-    assert params is not None and tokens is not None
-    from scalecli.units import RANGES
-
-    lo, hi = RANGES["count"]
-    for name, value in (("params", params), ("tokens", tokens)):
-        if not lo <= value <= hi:
-            raise InputError(
-                f"{ref('flops')} gives {value:.3g} {name}, outside the range scalecli plans for "
-                f"({lo:g} to {hi:g})"
-            )
-    return params, tokens, None
+    return {"params": params, "tokens": tokens, "steps": steps, "flops": flops}
 
 
 def predict_all(laws: Sequence[Preset], values: dict[str, Any], hardware=None) -> list:
     """The loss, FLOPs and overhead of one configuration under each law."""
     from scalecli.predict import predict
 
-    params, tokens, steps = configuration(values)
+    given = configuration(values)
     out = []
     for preset in laws:
         result = predict(
             preset,
-            params,
-            tokens,
-            steps,
+            given["params"],
+            given["tokens"],
+            given["steps"],
             values.get("batch_tokens"),
             values.get("unique_tokens"),
             values.get("inference_tokens") or 0.0,
+            flops=given["flops"],
         )
         if hardware is not None:
             result.add_costs(hardware)

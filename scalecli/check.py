@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scalecli import __version__, fields, options
-from scalecli.errors import InputError, ScaleError, as_flag
-from scalecli.laws.base import suggest
+from scalecli.errors import InputError, ScaleError, as_flag, suggest
 from scalecli.units import parse_quantity
 
 OTHER_ASSERTIONS = ("tokens_per_param", "within_fitted_range", "max_interval_width")

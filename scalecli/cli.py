@@ -275,7 +275,8 @@ _options_command(
     """Predict the loss and FLOPs of a configuration and its overhead versus compute-optimal.
 
     Give the configuration as --params with --tokens or --steps, or as any two of --params,
-    --tokens and --flops (C = 6·N·D fills in the third).
+    --tokens and --flops (each law's compute model fills in the third: C = 6·N·D for every
+    shipped law).
 
     Examples:
 

@@ -55,7 +55,7 @@ def hardware() -> dict[str, Accelerator]:
     """The accelerators of presets/hardware.yaml, by name."""
     global _HARDWARE
     if _HARDWARE is None:
-        from scalecli.presets import shipped_text
+        from scalecli.files import shipped_text
         from scalecli.units import parse_number
         from scalecli.yamlio import load_mapping
 
@@ -80,7 +80,7 @@ def hardware() -> dict[str, Accelerator]:
 
 
 def find_accelerator(name: str) -> Accelerator:
-    from scalecli.laws.base import suggest
+    from scalecli.errors import suggest
 
     table = hardware()
     wanted = name.strip().lower()

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from scalecli import options
-from scalecli.errors import InputError
-from scalecli.laws.base import suggest
+from scalecli.errors import InputError, suggest
 
 DEFAULT_FILE = "scale.yaml"
 MAX_CONFIG_BYTES = 1_000_000

@@ -218,3 +218,19 @@ def remove_pending() -> None:
     """Remove every uncommitted temporary file (called on signals and at exit)."""
     for tmp in list(_PENDING):
         remove_quietly(tmp)
+
+
+def shipped_dir():
+    """The presets/ folder (shipped presets and hardware.yaml), installed as the package
+    ``scalecli._presets``. In a source checkout without an install, ``presets/`` beside ``scalecli/``."""
+    from importlib import resources
+
+    try:
+        return resources.files("scalecli._presets")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "presets"
+
+
+def shipped_text(filename: str) -> str:
+    """A data file shipped in presets/ (a preset, hardware.yaml, the preset index)."""
+    return (shipped_dir() / filename).read_text(encoding="utf-8")

@@ -10,8 +10,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from scalecli.errors import InfeasibleError, InputError, ref
+from scalecli.laws import Law
 from scalecli.planner import PlanRequest, conditions_for, loss_law, loss_scale_note, plan
 from scalecli.presets import Preset
+from scalecli.units import RANGES
 
 
 @dataclass
@@ -51,22 +53,51 @@ class Prediction:
         return asdict(self)
 
 
+def resolve(
+    law: Law, params: float | None, tokens: float | None, flops: float | None
+) -> tuple[float | None, float | None]:
+    """(params, tokens) of a configuration given as two of params, tokens and training FLOPs: the
+    law's own compute model (``train_flops``; 6·N·D unless the family says otherwise) fills in the
+    third, and the result must lie in the range scalecli plans for."""
+    if flops is None:
+        return params, tokens
+    if params is None and tokens is not None:
+        params = law.params_for_flops(flops, tokens)
+        derived = ("params", params)
+    elif tokens is None and params is not None:
+        tokens = float(law.tokens_for_flops(params, flops))
+        derived = ("tokens", tokens)
+    else:
+        raise InputError(f"give two of {ref('params')}, {ref('tokens')}, {ref('flops')}, not three")
+    lo, hi = RANGES["count"]
+    if not lo <= derived[1] <= hi:
+        raise InputError(
+            f"{ref('flops')} gives {derived[1]:.3g} {derived[0]}, outside the range scalecli plans for "
+            f"({lo:g} to {hi:g})"
+        )
+    return params, tokens
+
+
 def predict(
     preset: Preset,
-    params: float,
+    params: float | None,
     tokens: float | None = None,
     steps: float | None = None,
     batch_tokens: float | None = None,
     unique_tokens: float | None = None,
     inference_tokens: float = 0.0,
+    *,
+    flops: float | None = None,
 ) -> Prediction:
-    """Loss and FLOPs of a given (N, D) or (N, S), and its compute overhead versus the optimum.
+    """Loss and FLOPs of a given (N, D) or (N, S) -- or of two of N, D and training FLOPs, the law's
+    compute model filling in the third -- and its compute overhead versus the optimum.
 
     The overhead is C / C_opt(L) - 1 in percent, where C_opt(L) is the least training compute
     that reaches the same loss under the same law (CLI.md ``scale predict``).
     """
     law = loss_law(preset, "a given configuration")
-    if (tokens is None) == (steps is None):
+    params, tokens = resolve(law, params, tokens, flops)
+    if params is None or (tokens is None) == (steps is None):
         raise InputError(f"give exactly one of {ref('tokens')} or {ref('steps')} with {ref('params')}")
     request = PlanRequest(
         target_loss=1.0, batch_tokens=batch_tokens, unique_tokens=unique_tokens, allow_repeats=True

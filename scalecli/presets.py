@@ -9,14 +9,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from scalecli.errors import InputError
-from scalecli.files import read_text
+from scalecli.errors import InputError, suggest
+from scalecli.files import read_text, shipped_dir, shipped_text
 from scalecli.laws import REGISTRY, AllocationLaw, BatchRule, Frontier, Law
-from scalecli.laws.base import suggest
 from scalecli.units import parse_number
 from scalecli.yamlio import load_mapping
 
@@ -67,17 +65,6 @@ class Preset:
         return f"{text} (arXiv {arxiv})" if arxiv else text or "user-supplied law"
 
 
-def _shipped_dir():
-    """The presets/ folder, installed as the package ``scalecli._presets``.
-
-    In a source checkout without an install, fall back to ``presets/`` beside ``scalecli/``.
-    """
-    try:
-        return resources.files("scalecli._presets")
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "presets"
-
-
 NOT_LAWS = {"hardware.yaml"}
 
 
@@ -87,14 +74,9 @@ def shipped_names() -> list[str]:
         return sorted(index)
     return sorted(
         p.name[: -len(".yaml")]
-        for p in _shipped_dir().iterdir()
+        for p in shipped_dir().iterdir()
         if p.name.endswith(".yaml") and p.name not in NOT_LAWS
     )
-
-
-def shipped_text(filename: str) -> str:
-    """A data file shipped beside the presets (e.g. hardware.yaml)."""
-    return (_shipped_dir() / filename).read_text(encoding="utf-8")
 
 
 INDEX_FILE = "_index.json"
@@ -120,7 +102,7 @@ def build_index() -> str:
     import json
 
     out = {}
-    for p in sorted(_shipped_dir().iterdir(), key=lambda x: x.name):
+    for p in sorted(shipped_dir().iterdir(), key=lambda x: x.name):
         if p.name.endswith(".yaml") and p.name not in NOT_LAWS:
             out[p.name[: -len(".yaml")]] = load_mapping(p.read_text(encoding="utf-8"), f"preset {p.name}")
     return json.dumps(out, indent=1) + "\n"
@@ -153,7 +135,7 @@ def load_shipped(name: str) -> Preset:
         if index is not None and name in index:
             _cache[name] = preset_from_mapping(index[name], origin, path)
         else:
-            text = (_shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
+            text = (shipped_dir() / f"{name}.yaml").read_text(encoding="utf-8")
             _cache[name] = parse_preset(text, origin=origin, path=path)
     return _cache[name]
 

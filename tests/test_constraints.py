@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scalecli import presets
+from scalecli import files, presets
 from scalecli.errors import InfeasibleError
 from scalecli.planner import PlanRequest, plan
 from scalecli.predict import predict
@@ -251,7 +251,7 @@ def test_target_loss_caps_bind():
 
 # ----- hardware and money -----------------------------------------------------------------------
 def _peak(name: str, precision: str = "bf16") -> float:
-    text = (presets._shipped_dir() / "hardware.yaml").read_text()
+    text = (files.shipped_dir() / "hardware.yaml").read_text()
     return float(yaml.safe_load(text)["accelerators"][name]["peak_flops"][precision])
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from scalecli.errors import InputError
-from scalecli.laws.base import suggest
+from scalecli import compute
+from scalecli.errors import InputError, suggest
 from scalecli.units import RANGES, parse_number
 
 ROLES = ("params", "tokens", "flops", "steps", "batch_tokens", "loss")
@@ -399,7 +399,7 @@ def read_runs(
         if resolved is None:
             x = values[cond.name]
         elif cond.name == "tokens" and "flops" in values and "params" in values and "tokens" not in mapping:
-            x = values["flops"] / (6.0 * values["params"])
+            x = compute.training_tokens(values["flops"], values["params"])
         else:
             x = _numbers(table.cells[resolved[0]], resolved[1])
         keep &= cond.test(x)
@@ -448,10 +448,10 @@ def derive(table: RunTable) -> RunTable:
         v["tokens"] = v["steps"] * v["batch_tokens"]
         derived.append("tokens = steps·batch_tokens")
     if "tokens" not in v and "flops" in v and "params" in v:
-        v["tokens"] = v["flops"] / (6.0 * v["params"])
+        v["tokens"] = compute.training_tokens(v["flops"], v["params"])
         derived.append("tokens = flops/(6·params)")
     if "flops" not in v and "tokens" in v and "params" in v:
-        v["flops"] = 6.0 * v["params"] * v["tokens"]
+        v["flops"] = compute.training_flops(v["params"], v["tokens"])
         derived.append("flops = 6·params·tokens")
     if "steps" not in v and "tokens" in v and "batch_tokens" in v:
         v["steps"] = v["tokens"] / v["batch_tokens"]

@@ -24,6 +24,7 @@ What is refused, with a message naming the problem and the fix (``InputError``, 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from scalecli.fitting import diagnose
 from scalecli.fitting.data import RunTable, average_duplicates, read_runs, require, split_holdout
 from scalecli.laws import Family, FitForm, FitVariant, fit_form, fit_variants
 
-LAWS = tuple(fit_variants())  # scale fit --law choices, from the family registry
+LAWS = tuple(fit_variants())  # scale fit --law choices at import (the registry is asked at run time)
 METHODS = ("parametric", "isoflop")
 
 # Bootstrap draws a fit may take (module docstring): each is a warm-started refit of the law.
@@ -75,9 +76,10 @@ class FitRequest:
         if not self.laws:
             self.laws = (self.law,)
         self.law = self.laws[0]
+        choices = fit_variants()
         for law in self.laws:
-            if law not in LAWS:
-                raise InputError(f"--law must be one of {', '.join(LAWS)} for a fit, got {law!r}")
+            if law not in choices:
+                raise InputError(f"--law must be one of {', '.join(choices)} for a fit, got {law!r}")
         if len(set(self.laws)) != len(self.laws):
             raise InputError("--law: each family once")
         if len(self.laws) > 1:
@@ -296,7 +298,7 @@ def _known_params(req: FitRequest, forms: list[FitForm]) -> set[str]:
 
 
 def _check_fixed(req: FitRequest, forms: list[FitForm]) -> None:
-    from scalecli.laws.base import suggest
+    from scalecli.errors import suggest
 
     family, _ = _variant(req.law)
     known = _known_params(req, forms)
@@ -426,7 +428,8 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> FitReport:
     }
     if family.fit_readings is not None:
         fit_block.update(family.fit_readings(primary.name, best.params))
-    preset = _preset(req, table, params, _flops_range(fit_table), fit_block, draws)
+    flops_range = _flops_range(fit_table, family.make(params, "fitted").train_flops)
+    preset = _preset(req, table, params, flops_range, fit_block, draws)
     return FitReport(
         method="parametric",
         law=preset,
@@ -539,11 +542,15 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _flops_range(table: RunTable) -> list[float] | None:
-    if table.has("flops"):
+def _flops_range(table: RunTable, train_flops: Callable[..., Any] = training_flops) -> list[float] | None:
+    """The training compute the runs span: the FLOPs column, else the law's compute model of
+    (params, tokens) (6·N·D for an isoflop frontier)."""
+    if "flops" in table.columns:  # a FLOPs column the user gave
         flops = table["flops"]
     elif table.has("tokens"):
-        flops = training_flops(table["params"], table["tokens"])
+        flops = np.asarray(train_flops(table["params"], table["tokens"]))
+    elif table.has("flops"):
+        flops = table["flops"]
     else:
         return None
     return [float(flops.min()), float(flops.max())]

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from scalecli.compute import inference_flops, training_flops
-from scalecli.errors import InputError
+from scalecli.errors import InputError, suggest
 from scalecli.laws.batch import BatchRule
 from scalecli.units import parse_number
 
@@ -253,14 +253,6 @@ class Family:
 
     def validate(self, params: object) -> dict[str, float]:
         return validate_params(self.name, self.params, params)
-
-
-def suggest(word: str, choices) -> str:
-    """' (did you mean 'x'?)' when a close match exists, else ''."""
-    import difflib
-
-    match = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 def power_law_optimum(coef_n: float, alpha: float, coef_d: float, beta: float):

@@ -335,7 +335,14 @@ BATCH_FORM = FitForm(
     log_model=_log_model_batch,
     model=_model_batch,
     # for fixed (alpha, beta, B_crit, exponents) the law is linear in (E, A_N, A_S): 2,400 linear
-    # fits, the best 256 ranked by the objective, then 8 to 16 local runs of at most 1,000 iterations
+    # fits, the best 256 ranked by the objective, then 8 to 16 local runs of at most 1,000 iterations.
+    # On the GPT-3 curves (8 sizes, 3,684 averaged points) a fit takes 1-5 s on one core
+    # (benchmarks/fit.py --gpt3). The 8-parameter objective there also has lower minima that are
+    # degenerate: |gD| and c grow without bound (B_crit beyond 1e100) and E, beta -> 0, so B_crit(N, D)
+    # switches between the two regimes like a step function across the runs (objective 0.013267
+    # against 0.013371 on the 2,700 points below 7e9 parameters). None of the 256 projected starts
+    # leads there, even run to convergence; starts from the raw product grid can. Pin B_crit_exp_N/D
+    # (--fix) if such a fit is suspected.
     projection=Projection(
         linear=("E", "A_N", "A_S"),
         nonlinear=(
