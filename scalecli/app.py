@@ -49,16 +49,17 @@ def plan_request(values: dict[str, Any], hardware=None):
     return PlanRequest(flops=flops, hardware=hardware, **fields)
 
 
-def plan_all(laws: Sequence[Preset], request, hardware=None, brief: bool = False) -> list:
+def plan_all(laws: Sequence[Preset], request, hardware=None, brief: bool = False, recipe=None) -> list:
     """One plan per law (only the recommended one, or the first, with ``brief``), costed on the
-    hardware when given."""
-    from scalecli import planner
+    hardware when given, with the recipe (scalecli.recipe.Recipe: conventions, shape,
+    hyperparameters, memory) when given."""
+    from scalecli import recipe as recipes
 
     if brief:
         laws = [next((p for p in laws if p.recommended), laws[0])]
     plans = []
     for preset in laws:
-        result = planner.plan(preset, request)
+        result = recipes.plan(preset, request, recipe, hardware)
         if hardware is not None:
             result.add_costs(hardware)
         plans.append(result)
@@ -90,9 +91,15 @@ def predict_all(laws: Sequence[Preset], values: dict[str, Any], hardware=None) -
     given = configuration(values)
     out = []
     for preset in laws:
+        params = given["params"]
+        user = values.get("params_convention") or preset.params_convention
+        if params is not None and user != preset.params_convention:
+            from scalecli.shape import convert_params
+
+            params = convert_params(params, user, preset.params_convention)
         result = predict(
             preset,
-            given["params"],
+            params,
             given["tokens"],
             given["steps"],
             values.get("batch_tokens"),
@@ -104,3 +111,75 @@ def predict_all(laws: Sequence[Preset], values: dict[str, Any], hardware=None) -
             result.add_costs(hardware)
         out.append(result)
     return out
+
+
+def arch(values: dict[str, Any]) -> dict[str, Any]:
+    """``scale arch``: the shapes nearest ``params`` (or the one given by layers and d_model), each
+    with its counts, FLOPs per token in every convention, KV cache and training memory."""
+    from scalecli import shape as sh
+    from scalecli.memory import training_memory
+
+    options: dict[str, Any] = {
+        "style": values.get("style") or "llama",
+        "vocab": values.get("vocab") or 32000,
+        "n_ctx": values.get("seq_len") or 2048,
+        "n_kv_heads": values.get("kv_heads"),
+    }
+    if values.get("glu"):
+        options["glu"] = True
+    if values.get("tied"):
+        options["tied"] = True
+    convention = values.get("params_convention") or "total"
+    explicit = values.get("layers") is not None or values.get("d_model") is not None
+    if explicit:
+        if values.get("layers") is None or values.get("d_model") is None:
+            raise InputError(f"an explicit shape needs both {ref('layers')} and {ref('d_model')}")
+        if values.get("params") is not None:
+            raise InputError(
+                f"give {ref('params')} (to search shapes) or {ref('layers')}/{ref('d_model')}, not both"
+            )
+        shapes = [
+            sh.make_shape(
+                values["layers"],
+                values["d_model"],
+                n_heads=values.get("heads"),
+                head_dim=values.get("head_dim"),
+                d_ff=values.get("d_ff"),
+                **options,
+            )
+        ]
+    else:
+        if values.get("params") is None:
+            raise InputError(f"give {ref('params')} N, or a shape as {ref('layers')} and {ref('d_model')}")
+        for name in ("d_ff", "heads"):
+            if values.get(name) is not None:
+                raise InputError(
+                    f"{ref(name)} belongs to an explicit shape (with {ref('layers')} and {ref('d_model')})"
+                )
+        shapes = sh.shapes_for(
+            values["params"],
+            convention=convention,
+            count=values.get("shapes") or 5,
+            aspect=sh.parse_aspect(values.get("aspect")),
+            head_dim=values.get("head_dim"),
+            **options,
+        )
+    sharding = values.get("sharding") or "none"
+    precision = values.get("training_precision") or "bf16"
+    gpus, gpu, memory_gb = values.get("gpus") or 1, None, None
+    if values.get("gpu") is not None:
+        from scalecli.compute import find_accelerator
+
+        accelerator = find_accelerator(values["gpu"])
+        gpu, memory_gb = accelerator.name, accelerator.memory_gb
+    elif values.get("gpus") is not None:
+        raise InputError(f"{ref('gpus')} needs {ref('gpu')} NAME (see 'scale hardware')")
+    rows = []
+    for s in shapes:
+        row = s.to_dict()
+        row["memory"] = training_memory(s.total_params, precision, sharding, gpus, gpu, memory_gb).to_dict()
+        if not explicit:
+            row["params_error_pct"] = 100.0 * (s.params(convention) / values["params"] - 1.0)
+        rows.append(row)
+    request = {k: v for k, v in values.items() if not k.startswith("_") and k != "format" and v is not None}
+    return {"request": request, "params_convention": convention, "shapes": rows}

@@ -206,13 +206,16 @@ def _text(name: str, metavar: str, help: str) -> inspect.Parameter:
 
 def _plan(values: dict[str, Any], raw: dict[str, Any]) -> None:
     from scalecli import app as application
+    from scalecli import recipe as recipes
     from scalecli import render
 
     hardware = application.make_hardware(values)
     request = application.plan_request(values, hardware)
     loaded = application.load_laws(values.get("law"))
+    recipe = recipes.from_values(values)
     plans = [
-        p.to_dict() for p in application.plan_all(loaded, request, hardware, brief=raw.get("brief", False))
+        p.to_dict()
+        for p in application.plan_all(loaded, request, hardware, brief=raw.get("brief", False), recipe=recipe)
     ]
     request_dict = request.to_dict()
     request_dict["laws"] = [p["law"] for p in plans]
@@ -245,6 +248,8 @@ _options_command(
       scale plan --flops 1e22 --unique-tokens 25B --law muennighoff2023
       scale plan --gpu-hours 1M --gpu H100 --mfu 0.4 --usd-per-gpu-hour 2.5
       scale plan --days 30 --gpus 1024 --gpu H100 --mfu 0.4
+      scale plan --flops 1e23 --shape --hparams deepseek2024
+      scale plan --flops 1e23 --flops-convention palm --law besiroglu2024
     """,
     "Compute-optimal model size, tokens, steps and loss.",
     extra=[_flag("brief", "Only the recommended law's plan (or, with --law, the first law's).")],
@@ -287,6 +292,36 @@ _options_command(
       scale predict --law besiroglu2024 --flops 1e23 --params 30B
     """,
     "Loss and FLOPs of a configuration, and its overhead.",
+)
+
+
+def _arch(values: dict[str, Any], raw: dict[str, Any]) -> None:
+    from scalecli import app as application
+    from scalecli import render
+
+    payload = {"scalecli_version": __version__, **application.arch(values)}
+    _emit(payload, values["format"], lambda: render.arch_table(payload), payload["shapes"])
+
+
+_options_command(
+    "arch",
+    _arch,
+    """Model shapes for a parameter count, or the exact counts of a given shape.
+
+    Lists shapes (layers, width, heads, kv heads, d_ff, vocabulary) whose parameter count is
+    nearest --params, each with its total, non-embedding and active parameters, training FLOPs
+    per token in every convention, KV-cache bytes per token and memory per GPU. With --layers and
+    --d-model, counts that shape exactly.
+
+    Examples:
+
+    \b
+      scale arch --params 7B
+      scale arch --params 7B --kv-heads 8 --vocab 128256 --gpu H100 --gpus 8 --sharding zero3
+      scale arch --layers 32 --d-model 4096 --d-ff 11008 --vocab 32000
+      scale arch --layers 12 --d-model 768 --vocab 50257 --seq-len 1024 --style gpt
+    """,
+    "Model shapes for a parameter count; exact counts of a shape.",
 )
 
 

@@ -22,6 +22,8 @@ class Field:
 
 PLAN_FIELDS: tuple[Field, ...] = (
     Field("params", "count", "parameters", "model size N, in the law's own convention (see notes)"),
+    Field("params_total", "count", "parameters", "all parameters, embeddings and output layer included"),
+    Field("params_non_embedding", "count", "parameters", "parameters without embeddings and output layer (Kaplan et al. 2020 §2.1)"),
     Field("tokens", "count", "tokens", "training tokens D"),
     Field("steps", "count", "steps", "optimizer steps, tokens / batch"),
     Field("batch_tokens", "count", "tokens", "tokens per optimizer step"),

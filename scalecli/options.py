@@ -48,7 +48,7 @@ class Option:
         return self.kind in NUMBER_KINDS
 
 
-P, PR, SW = "plan", "predict", "sweep"
+P, PR, SW, A = "plan", "predict", "sweep", "arch"
 HARDWARE_HELP = " (with --gpu, --mfu)"
 
 OPTIONS: tuple[Option, ...] = (
@@ -59,7 +59,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("budget_usd", "usd", "USD", "Budget in dollars, at --usd-per-gpu-hour on --gpu at --mfu.", (P,), "plan", objective=True),
     Option("days", "days", "DAYS", "Budget in days of training on --gpus accelerators" + HARDWARE_HELP + ".", (P,), "plan", objective=True),
     # the configuration of a prediction
-    Option("params", "count", "PARAMS", "Model size N (e.g. 70B).", (PR,), config=False),
+    Option("params", "count", "PARAMS", "Model size N (e.g. 70B).", (PR, A), config=False),
     Option("tokens", "count", "TOKENS", "Training tokens D (e.g. 1.4T).", (PR,), config=False),
     Option("steps", "count", "STEPS", "Optimizer steps (instead of --tokens).", (PR,), config=False),
     # laws
@@ -75,18 +75,40 @@ OPTIONS: tuple[Option, ...] = (
     Option("allow_repeats", "flag", "", "Let laws without a repeated-data model train past --unique-tokens.", (P,), "plan"),
     Option("batch_tokens", "count", "TOKENS", "Tokens per optimizer step (default: the preset's batch rule).", (P, PR, SW), "plan"),
     # hardware for training
-    Option("gpu", "text", "GPU", "Accelerator for training (see 'scale hardware'), e.g. H100.", (P, PR), "hardware"),
+    Option("gpu", "text", "GPU", "Accelerator for training (see 'scale hardware'), e.g. H100.", (P, PR, A), "hardware"),
     Option("mfu", "fraction", "FRACTION", "Model FLOPs utilisation in training, a fraction (0.4 = 40%).", (P, PR), "hardware"),
-    Option("gpus", "int", "COUNT", "Number of accelerators training runs on (sets wall-clock days).", (P, PR), "hardware"),
+    Option("gpus", "int", "COUNT", "Number of accelerators training runs on (sets wall-clock days).", (P, PR, A), "hardware"),
     Option("usd_per_gpu_hour", "usd", "USD", "Price of one training GPU-hour.", (P, PR), "hardware"),
     Option("precision", "choice", "PRECISION", "Peak to use: bf16 (default) or fp8.", (P, PR), "hardware", choices=("bf16", "fp8")),
     # hardware for serving (defaults: the training ones)
     Option("serve_gpu", "text", "GPU", "Accelerator for serving (default: --gpu).", (P, PR), "hardware"),
     Option("serve_mfu", "fraction", "FRACTION", "Utilisation in serving (default: --mfu).", (P, PR), "hardware"),
     Option("serve_usd_per_gpu_hour", "usd", "USD", "Price of one serving GPU-hour (default: --usd-per-gpu-hour).", (P, PR), "hardware"),
+    # from a plan to a recipe (docs/recipe.md)
+    Option("shape", "flag", "", "Add the nearest model shape (layers, width, heads, d_ff), its exact counts and memory per GPU.", (P,)),
+    Option("hparams", "text", "LAW", "Add peak learning rate, batch (it sets the steps), warmup and schedule: deepseek2024, steplaw2025, porian2024 or a YAML file.", (P,)),
+    Option("schedule", "choice", "SCHEDULE", "Learning-rate schedule with --hparams: wsd (default; 20% 1-sqrt cooldown) or cosine.", (P,), choices=("wsd", "cosine")),
+    Option("params_convention", "choice", "CONVENTION", "What your parameter counts (--params, --max-params) mean: total, non_embedding or with_head (default: each law's own; total for arch).", (P, PR, A), choices=("total", "non_embedding", "with_head")),
+    Option("flops_convention", "choice", "CONVENTION", "How your --flops budget counts: 6nd, kaplan, palm, chinchilla, megatron or deepseek (converted to the law's 6·N·D).", (P,), choices=("6nd", "kaplan", "palm", "chinchilla", "megatron", "deepseek")),
+    Option("seq_len", "int", "TOKENS", "Sequence length for shapes and FLOP conventions (default 2048).", (P, A)),
+    Option("style", "choice", "STYLE", "Architecture: llama (default; SwiGLU, RMSNorm, untied), gpt (GPT-2/3) or neox (Pythia).", (P, A), choices=("llama", "gpt", "neox")),
+    Option("vocab", "int", "SIZE", "Vocabulary size (default 32000).", (P, A)),
+    Option("sharding", "choice", "SHARDING", "Memory per GPU: none (default), zero1, zero2 or zero3 over --gpus.", (P, A), choices=("none", "zero1", "zero2", "zero3")),
+    Option("training_precision", "choice", "PRECISION", "Training states for memory: bf16 (mixed, 16 bytes/param; default) or fp32.", (P, A), choices=("bf16", "fp32")),
+    # an explicit shape (scale arch)
+    Option("layers", "int", "COUNT", "Number of layers (an explicit shape, with --d-model).", (A,), config=False),
+    Option("d_model", "int", "WIDTH", "Model width (an explicit shape, with --layers).", (A,), config=False),
+    Option("d_ff", "int", "WIDTH", "MLP hidden size (default: 4·d_model, or 8/3·d_model rounded up to 256 with GLU).", (A,), config=False),
+    Option("heads", "int", "COUNT", "Attention heads (default: d_model / head dim).", (A,), config=False),
+    Option("kv_heads", "int", "COUNT", "Key/value heads for grouped-query attention (default: --heads).", (A,)),
+    Option("head_dim", "int", "SIZE", "Head dimension (default 128; 64 below 5e8 params).", (A,)),
+    Option("glu", "flag", "", "Gated (SwiGLU) MLP with three matrices (the llama style has it).", (A,)),
+    Option("tied", "flag", "", "Output layer tied to the input embedding (the gpt style has it).", (A,)),
+    Option("aspect", "text", "RANGE", "d_model / n_layers range to search (default 32-128).", (A,)),
+    Option("shapes", "int", "COUNT", "How many shapes to list (default 5).", (A,)),
     # how to answer
     Option("strict", "flag", "", "A budget outside the fitted compute range is exit 3.", (P,), config=True),
-    Option("format", "choice", "FORMAT", "Output format: table (default), json, yaml or csv.", (P, PR, SW, "fit", "check", "hardware", "presets"), choices=("table", "json", "yaml", "csv")),
+    Option("format", "choice", "FORMAT", "Output format: table (default), json, yaml or csv.", (P, PR, SW, A, "fit", "check", "hardware", "presets"), choices=("table", "json", "yaml", "csv")),
 )  # fmt: skip
 
 BY_NAME = {o.name: o for o in OPTIONS}

@@ -99,6 +99,14 @@ class Plan:
     serve_gpu_hours: float | None = None
     train_cost_usd: float | None = None
     serve_cost_usd: float | None = None
+    # the recipe (scalecli.recipe): what N counts, both counts, shape, hyperparameters, memory
+    params_convention: str | None = None
+    params_total: float | None = None
+    params_non_embedding: float | None = None
+    shape: dict[str, Any] | None = None
+    hparams: dict[str, Any] | None = None
+    memory: dict[str, Any] | None = None
+    flops_convention: dict[str, Any] | None = None
 
     def add_costs(self, hardware) -> None:
         """Fill the GPU-hours, days and dollars, training and serving apart (compute.Hardware)."""

@@ -15,6 +15,7 @@ from typing import Any
 from scalecli.errors import InputError, suggest
 from scalecli.files import read_text, shipped_dir, shipped_text
 from scalecli.laws import REGISTRY, AllocationLaw, BatchRule, Frontier, Law
+from scalecli.shape import PARAMS_CONVENTIONS
 from scalecli.units import parse_number
 from scalecli.yamlio import load_mapping
 
@@ -33,6 +34,7 @@ TOP_KEYS = {
     "fit",
     "draws",
     "intervals",
+    "params_convention",
 }
 SOURCE_KEYS = {"citation", "arxiv", "where", "convention", "dataset", "fitted_on", "url", "command"}
 MAX_PRESET_BYTES = 2_000_000  # a preset with MAX_DRAWS draws of 8 parameters is about 0.5 MB
@@ -57,6 +59,7 @@ class Preset:
     draws: list[dict[str, float]] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    params_convention: str = "total"  # what N counts: shape.PARAMS_CONVENTIONS
 
     def source_line(self) -> str:
         parts = [self.source.get("citation", ""), self.source.get("where", "")]
@@ -65,7 +68,7 @@ class Preset:
         return f"{text} (arXiv {arxiv})" if arxiv else text or "user-supplied law"
 
 
-NOT_LAWS = {"hardware.yaml"}
+NOT_LAWS = {"hardware.yaml", "hparams.yaml"}
 
 
 def shipped_names() -> list[str]:
@@ -231,7 +234,14 @@ def preset_from_mapping(data: dict[str, Any], origin: str, path: str = "") -> Pr
         raise InputError(f"{origin}: 'notes' must be a list of text")
     if not isinstance(aliases, list) or not all(isinstance(n, str) for n in aliases):
         raise InputError(f"{origin}: 'aliases' must be a list of names")
+    convention = data.get("params_convention", REGISTRY[family].params_convention)
+    if convention not in PARAMS_CONVENTIONS:
+        raise InputError(
+            f"{origin}: 'params_convention' must be one of {', '.join(PARAMS_CONVENTIONS)}, "
+            f"got {convention!r}"
+        )
     return Preset(
+        params_convention=convention,
         name=name,
         family=family,
         law=law,

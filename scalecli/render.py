@@ -159,6 +159,8 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
                 f"tokens, {human_flops(comp['total_flops'])} FLOPs with the same inference); "
                 f"params {comp['params_ratio']:.2%}, tokens {comp['tokens_ratio']:.2%}"
             )
+    if any(p.get("shape") or p.get("hparams") for p in plans):
+        lines += [""] + _recipe_lines(plans)
     for p in plans:
         if p["binding"]:
             lines += layout.wrap(f"{p['law']}: binding constraints: {', '.join(p['binding'])}")
@@ -524,3 +526,92 @@ def presets_table(rows: list[dict[str, Any]]) -> None:
         notes=["scale presets show NAME prints the parameters and their source"],
         text_columns=4,
     )
+
+
+def arch_table(payload: dict[str, Any]) -> None:
+    """`scale arch`: one row per shape, its counts, FLOPs per token and memory."""
+    shapes = payload["shapes"]
+    rows = []
+    for s in shapes:
+        heads = f"{s['n_heads']}" + (f"/{s['n_kv_heads']}" if s["n_kv_heads"] != s["n_heads"] else "")
+        rows.append(
+            (
+                str(s["n_layers"]),
+                str(s["d_model"]),
+                heads,
+                str(s["d_ff"]),
+                f"{s['total_params']:,}",
+                f"{s['non_embedding_params']:,}",
+                f"{s['kv_cache_bytes_per_token'] / 1024:.4g}",
+                f"{s['memory']['total_gb']:.4g}",
+            )
+        )
+    columns = ["layers", "d_model", "heads", "d_ff", "params", "non-emb", "KV KiB", "GB"]
+    first = shapes[0]
+    title = (
+        f"Shapes ({first['style']}: {'GLU' if first['glu'] else 'GELU'} MLP, "
+        f"{'tied' if first['tied'] else 'untied'} embeddings, vocab {first['vocab']:,})"
+    )
+    lines = layout.table(title, columns, rows, text_columns=0)
+    flop_rows = [
+        (
+            str(s["n_layers"]) + "x" + str(s["d_model"]),
+            *(human_flops(v) for v in s["flops_per_token"].values()),
+        )
+        for s in shapes
+    ]
+    conventions = list(first["flops_per_token"])
+    lines += layout.table(
+        f"Training FLOPs per token at sequence length {first['n_ctx']}",
+        ["shape", *conventions],
+        flop_rows,
+        text_columns=1,
+    )
+    mem = first["memory"]
+    lines.append("Notes:")
+    notes = [
+        "heads a/b: a query heads, b key/value heads (grouped-query attention); params: total, "
+        "embeddings and output layer included; non-emb: without them (Kaplan et al. 2020 §2.1)",
+        "KV KiB: bf16 keys and values of every layer per token of context",
+        "GB: training weights, gradients and Adam states per GPU "
+        f"({mem['precision']}, {mem['sharding']} over "
+        f"{mem['gpus']} GPU(s)); activations come on top (docs/recipe.md)",
+        "FLOP conventions: docs/recipe.md (6nd, Kaplan eq. 2.2, PaLM App. B, Chinchilla App. F, "
+        "Megatron-LM, DeepSeek eq. 2)",
+    ]
+    if mem.get("gpu"):
+        fits = [f"{s['n_layers']}x{s['d_model']}" for s in shapes if s["memory"]["fits"]]
+        notes.append(
+            f"{mem['gpu']} ({mem['gpu_memory_gb']:g} GB): "
+            + (f"fits before activations: {', '.join(fits)}" if fits else "none fits before activations")
+        )
+    for note in notes:
+        lines += layout.wrap("• " + note, subsequent="  ")
+    layout.write(lines)
+
+
+def _recipe_lines(plans: list[dict[str, Any]]) -> list[str]:
+    """The recipe block of a plan table: shape, learning rate, warmup, schedule, memory per GPU."""
+    rows = []
+    for p in plans:
+        s, h, m = p.get("shape"), p.get("hparams"), p.get("memory")
+        shape = "-"
+        if s:
+            kv = f"/{s['n_kv_heads']}" if s["n_kv_heads"] != s["n_heads"] else ""
+            shape = f"{s['n_layers']}x{s['d_model']} h{s['n_heads']}{kv}"
+        cooldown = "-"
+        if h:
+            cooldown = f"{h['schedule'].get('stable_until_step', h['schedule']['warmup_steps']):,}"
+        rows.append(
+            (
+                p["law"],
+                shape,
+                str(s["d_ff"]) if s else "-",
+                f"{h['learning_rate']:.3g}" if h else "-",
+                f"{h['warmup_steps']:,.0f}" if h else "-",
+                cooldown,
+                f"{m['total_gb']:.4g}" if m else "-",
+            )
+        )
+    columns = ["law", "shape", "d_ff", "peak lr", "warmup", "decay at", "GB/GPU"]
+    return layout.table("Recipe (shape: layers x d_model, heads)", columns, rows, text_columns=2)

@@ -111,6 +111,11 @@ def preset() -> dict[str, Any]:
                 "properties": {k: {"type": "string"} for k in sorted(SOURCE_KEYS)},
             },
             "notes": {"type": "array", "items": {"type": "string"}},
+            "params_convention": {
+                "enum": ["total", "non_embedding", "with_head"],
+                "description": "What the law's N counts: all parameters, non-embedding (Kaplan et al. "
+                "2020 §2.1), or non-embedding plus the output layer (Porian et al. 2024).",
+            },
             "draws": {"type": "array", "items": {"type": "object"}, "maxItems": 2000},
             "fit": {"type": "object", "description": "Provenance written by scale fit (read, not checked)."},
             "intervals": {"description": "Written by scale fit (read, not checked)."},

@@ -27,11 +27,13 @@ DOCS = ROOT / "docs"
 def presets_block() -> str:
     from scalecli import presets
 
-    rows = ["| preset | family | constants | source |", "| --- | --- | --- | --- |"]
+    rows = ["| preset | family | N counts | constants | source |", "| --- | --- | --- | --- | --- |"]
     for p in presets.load_all_shipped():
         alias = f" (alias {', '.join(f'`{a}`' for a in p.aliases)})" if p.aliases else ""
         constants = ", ".join(f"{k}={v:.6g}" for k, v in p.law.params.items())
-        rows.append(f"| `{p.name}`{alias} | {p.family} | {constants} | {p.source_line()} |")
+        rows.append(
+            f"| `{p.name}`{alias} | {p.family} | {p.params_convention} | {constants} | {p.source_line()} |"
+        )
     return "\n".join(rows)
 
 

@@ -250,6 +250,8 @@ class Family:
     fit_readings: Callable[[str, Mapping[str, float]], dict[str, Any]] | None = None
     # pins a fit always applies unless --fix says otherwise (e.g. Kaplan's critical batch)
     default_pins: Mapping[str, float] = field(default_factory=dict)
+    # what N counts unless a preset says otherwise (shape.PARAMS_CONVENTIONS)
+    params_convention: str = "total"
 
     def validate(self, params: object) -> dict[str, float]:
         return validate_params(self.name, self.params, params)

@@ -414,4 +414,5 @@ FAMILY = Family(
     ),
     preset_params=_preset_params,
     default_pins=CRITICAL_BATCH,
+    params_convention="non_embedding",
 )
