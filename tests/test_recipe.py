@@ -302,3 +302,47 @@ def test_plan_with_shape_and_hparams(cli):
     assert p["hparams"]["learning_rate"] == pytest.approx(0.3118 * (m * p["tokens"]) ** -0.125, rel=1e-9)
     assert p["memory"]["total_gb"] == pytest.approx(16 * p["shape"]["total_params"] / 1e9)
     assert math.isfinite(p["params_non_embedding"])
+
+
+def test_predict_reads_params_in_the_users_convention(cli):
+    # 1B total parameters under the non-embedding kaplan2020-joint law: N_nonemb from Pearce & Song
+    base = cli(
+        "predict", "--law", "kaplan2020-joint", "--params", "1B", "--tokens", "10B", "--format", "json"
+    )
+    conv = cli(
+        "predict", "--law", "kaplan2020-joint", "--params", "1B", "--tokens", "10B",
+        "--params-convention", "total", "--format", "json",
+    )  # fmt: skip
+    assert base.code == conv.code == 0
+    assert base.json()["predictions"][0]["loss"] == pytest.approx(2.4197, rel=1e-4)  # REFERENCE §1.6
+    n = sh.convert_params(1e9, "total", "non_embedding")
+    assert conv.json()["predictions"][0]["params"] == pytest.approx(n, rel=1e-12)
+
+
+def test_porian_warmup_is_n_tokens():
+    preset = presets.load("besiroglu2024")
+    p = recipe_plan(preset, PlanRequest(flops=1e21), Recipe(hparams="porian", shape=True))
+    n_head = p.hparams["inputs"]["params_with_head"]
+    assert p.hparams["warmup_tokens"] == pytest.approx(n_head, rel=1e-9)
+    assert p.batch_tokens == pytest.approx(0.7576 * n_head**0.703, rel=1e-9)
+
+
+def test_unknown_hparams_law_is_one_line(cli):
+    r = cli("plan", "--flops", "1e23", "--hparams", "deepseak")
+    assert r.code == 2 and "did you mean" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_presets_declare_their_convention_or_take_the_familys(tmp_path):
+    from scalecli.presets import parse_preset
+
+    text = (tmp_path / "x.yaml").write_text(
+        "family: kaplan\nparams: {N_c: 6.4e13, alpha_N: 0.076, D_c: 1.8e13, alpha_D: 0.103}\n"
+    )
+    assert text > 0
+    assert parse_preset((tmp_path / "x.yaml").read_text(), "t").params_convention == "non_embedding"
+    with pytest.raises(InputError, match="params_convention"):
+        parse_preset(
+            "family: chinchilla\nparams_convention: some\n"
+            "params: {E: 1.7, A: 400, B: 400, alpha: 0.3, beta: 0.3}\n",
+            "t",
+        )

@@ -586,6 +586,8 @@ def _preset(req, table, params, fitted_range, fit_block, draws) -> dict[str, Any
     mapping: dict[str, Any] = {
         "name": name,
         "family": _variant(req.law)[0].name,
+        # what N counts: the family's convention (the data's params are taken to count the same)
+        "params_convention": _variant(req.law)[0].params_convention,
         "description": f"fitted by scale fit ({fit_block['method']}) on {Path(req.path).name}",
         "batch": _batch_rule(req, table),
     }
