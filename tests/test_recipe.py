@@ -91,6 +91,17 @@ def test_flops_per_token_by_convention(convention, expected):
     assert sh.flops_per_token(GPT2_SMALL, convention) == pytest.approx(expected, rel=1e-12)
 
 
+def test_megatron_against_the_72_blsh2_formula():
+    # Korthikanti et al. 2022 App. A (model FLOPs, no recomputation), per token:
+    # 72·l·h²·(1 + s/(6h) + V/(12·h·l)) = 72·l·h² + 12·l·h·s + 6·h·V, the full s x s attention.
+    # Megatron-LM's current count halves the causal attention: 72·l·h² + 6·l·h·s + 6·h·V for an
+    # MHA, 4h-MLP shape without biases (the weights only enter through the matmuls).
+    s = sh.make_shape(24, 2048, style="neox", n_heads=16, vocab=50304, n_ctx=2048)
+    l, h, seq, v = 24, 2048, 2048, 50304
+    korthikanti = 72 * l * h**2 * (1 + seq / (6 * h) + v / (12 * h * l))
+    assert sh.flops_per_token(s, "megatron") == pytest.approx(korthikanti - 6 * l * h * seq, rel=1e-12)
+
+
 def test_deepseek_m_of_the_7b_shape():
     # REFERENCE §9.2: 30 layers, d_model 4096, l_seq 4096 -> M = 4.2279e10 FLOPs/token
     s = sh.make_shape(30, 4096, n_ctx=4096)
