@@ -97,9 +97,9 @@ def test_megatron_against_the_72_blsh2_formula():
     # Megatron-LM's current count halves the causal attention: 72·l·h² + 6·l·h·s + 6·h·V for an
     # MHA, 4h-MLP shape without biases (the weights only enter through the matmuls).
     s = sh.make_shape(24, 2048, style="neox", n_heads=16, vocab=50304, n_ctx=2048)
-    l, h, seq, v = 24, 2048, 2048, 50304
-    korthikanti = 72 * l * h**2 * (1 + seq / (6 * h) + v / (12 * h * l))
-    assert sh.flops_per_token(s, "megatron") == pytest.approx(korthikanti - 6 * l * h * seq, rel=1e-12)
+    layers, h, seq, v = 24, 2048, 2048, 50304
+    korthikanti = 72 * layers * h**2 * (1 + seq / (6 * h) + v / (12 * h * layers))
+    assert sh.flops_per_token(s, "megatron") == pytest.approx(korthikanti - 6 * layers * h * seq, rel=1e-12)
 
 
 def test_deepseek_m_of_the_7b_shape():
