@@ -106,6 +106,7 @@ def predict_all(laws: Sequence[Preset], values: dict[str, Any], hardware=None) -
             values.get("unique_tokens"),
             values.get("inference_tokens") or 0.0,
             flops=given["flops"],
+            experts=values.get("experts"),
         )
         if hardware is not None:
             result.add_costs(hardware)

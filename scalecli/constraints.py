@@ -66,8 +66,9 @@ class MaxParams(Constraint):
 
     name = "max_params"
 
-    def __init__(self, limit: float) -> None:
+    def __init__(self, limit: float, name: str = "max_params") -> None:
         self.limit = limit
+        self.name = name
 
     def size_cap(self) -> float:
         return self.limit

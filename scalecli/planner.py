@@ -27,7 +27,16 @@ from scalecli.units import RANGES
 if TYPE_CHECKING:
     from scalecli.compute import Hardware
 
-CAPS = ("max_params", "max_tokens", "max_steps", "unique_tokens", "max_days", "max_train_cost_usd")
+CAPS = (
+    "max_params",
+    "max_tokens",
+    "max_steps",
+    "unique_tokens",
+    "max_days",
+    "max_train_cost_usd",
+    "max_total_params",
+)
+BYTES_PER_WEIGHT = 2.0  # bf16 weights: what --memory-per-gpu holds
 
 
 @dataclass
@@ -44,6 +53,10 @@ class PlanRequest:
     unique_tokens: float | None = None
     max_days: float | None = None
     max_train_cost_usd: float | None = None
+    max_total_params: float | None = None  # all parameters in memory (a mixture of experts: every expert)
+    memory_per_gpu: float | None = None  # GB of weights per GPU (bf16): a cap on total params over gpus
+    experts: float | None = None  # a mixture of experts' expert count, fixed
+    max_experts: float | None = None  # the largest expert count a plan may choose
     batch_tokens: float | None = None
     allow_repeats: bool = False
     strict: bool = False  # outside the preset's fitted compute range is an error, not a note
@@ -99,6 +112,8 @@ class Plan:
     serve_gpu_hours: float | None = None
     train_cost_usd: float | None = None
     serve_cost_usd: float | None = None
+    experts: float | None = None  # a mixture of experts: the expert count
+    params_active: float | None = None  # a mixture of experts: active parameters (= params)
     # the recipe (scalecli.recipe): what N counts, both counts, shape, hyperparameters, memory
     params_convention: str | None = None
     params_total: float | None = None
@@ -125,9 +140,35 @@ def loss_scale_note(preset: Preset) -> str:
     return f"loss scale: {preset.source.get('dataset', 'the fit data')}; not comparable across laws"
 
 
+def total_params_cap(request: PlanRequest) -> float | None:
+    """The cap on all parameters: --max-total-params, or --memory-per-gpu GB of bf16 weights on
+    each of --gpus accelerators, whichever is lower."""
+    caps = [] if request.max_total_params is None else [request.max_total_params]
+    if request.memory_per_gpu is not None:
+        gpus = request.hardware.train.gpus if request.hardware is not None else None
+        if gpus is None:
+            raise InputError(
+                f"{ref('memory_per_gpu')} needs {ref('gpus')} K (with {ref('gpu')}): the memory is per GPU"
+            )
+        caps.append(gpus * request.memory_per_gpu * 1e9 / BYTES_PER_WEIGHT)
+    return min(caps) if caps else None
+
+
 def conditions_for(preset: Preset, request: PlanRequest) -> Conditions:
     batch = preset.batch if request.batch_tokens is None else BatchRule("fixed", request.batch_tokens)
-    return Conditions(batch=batch, unique_tokens=request.unique_tokens, allow_repeats=request.allow_repeats)
+    extra: dict[str, float] = {}
+    if isinstance(preset.law, Law) and preset.law.caps_total_params:
+        cap = total_params_cap(request)
+        for key, value in (
+            ("max_total_params", cap),
+            ("experts", request.experts),
+            ("max_experts", request.max_experts),
+        ):
+            if value is not None:
+                extra[key] = value
+    return Conditions(
+        batch=batch, unique_tokens=request.unique_tokens, allow_repeats=request.allow_repeats, extra=extra
+    )
 
 
 def extrapolation(preset: Preset, flops: float) -> dict[str, Any] | None:
@@ -180,23 +221,50 @@ def _plan(preset: Preset, request: PlanRequest, numeric: bool) -> Plan:
     law = preset.law
     if not isinstance(law, Law):
         return _plan_frontier(preset, law, request)
-    cond = conditions_for(preset, request)
+    base = conditions_for(preset, request)
     constraints, notes = constraints_for(law, request)
-    solver = Solver(preset.name, law, cond, constraints, request.inference_tokens)
-    solution = None if numeric else solver.closed_form(request.flops, request.target_loss)
-    if solution is None:
-        if request.flops is not None:
-            solution = solver.budget(request.flops)
-        else:
-            assert request.target_loss is not None
-            solution = solver.target(request.target_loss)
-    solver.guard(solution.train_flops, request.target_loss)
+    best: tuple[Solution, Conditions] | None = None
+    failure: InfeasibleError | None = None
+    # a discrete dimension of the allocation (a mixture of experts' expert count): solve each
+    for option in law.discrete_options(base):
+        cond = dataclasses.replace(base, extra={**base.extra, **option})
+        caps = [*constraints, *law.option_constraints(cond)]
+        solver = Solver(preset.name, law, cond, caps, request.inference_tokens)
+        try:
+            solution = None if numeric else solver.closed_form(request.flops, request.target_loss)
+            if solution is None:
+                if request.flops is not None:
+                    solution = solver.budget(request.flops)
+                else:
+                    assert request.target_loss is not None
+                    solution = solver.target(request.target_loss)
+            solver.guard(solution.train_flops, request.target_loss)
+        except InfeasibleError as exc:
+            failure = failure or exc
+            continue
+        if best is None or _better(law, solution, cond, best, request):
+            best = (solution, cond)
+    if best is None:
+        assert failure is not None
+        raise failure
+    solution, cond = best
     out = _finish(preset, law, cond, request, solution, notes)
     if request.inference_tokens > 0:
         out.comparison = inference_free_comparison(preset, out, request)
     if preset.draws and not numeric:
         out.interval = draw_interval(preset, request, out)
     return out
+
+
+def _better(
+    law: Law, solution: Solution, cond: Conditions, best: tuple[Solution, Conditions], request
+) -> bool:
+    """A lower loss for a budget; fewer training FLOPs for a target."""
+    if request.flops is None:
+        return solution.train_flops < best[0].train_flops
+    loss = float(law.loss_on_budget(np.array([solution.params]), solution.train_flops, cond)[0])
+    other = float(law.loss_on_budget(np.array([best[0].params]), best[0].train_flops, best[1])[0])
+    return loss < other
 
 
 def loss_law(preset: Preset, purpose: str) -> Law:
@@ -237,6 +305,17 @@ def constraints_for(law: Law, request: PlanRequest) -> tuple[list[Constraint], l
     if r.max_steps is not None:
         out.append(StepCap("max_steps", r.max_steps))
     out.extend(_hardware_caps(r))
+    cap = total_params_cap(r)
+    if cap is not None and law.caps_total_params:  # active <= total <= cap: bounds the search
+        out.append(MaxParams(cap if r.max_params is None else min(cap, r.max_params), "max_total_params"))
+    if cap is not None and not law.caps_total_params:  # a dense model: every parameter is in memory
+        from scalecli.shape import convert_params
+
+        convention = "non_embedding" if law.family == "kaplan" else "total"
+        limit = convert_params(cap, "total", convention)
+        out.append(MaxParams(limit if r.max_params is None else min(limit, r.max_params), "max_total_params"))
+    if (r.experts is not None or r.max_experts is not None) and not law.caps_total_params:
+        notes.append(f"{law.name} is a dense law: --experts and --max-experts do not apply to it")
     return out, notes
 
 
@@ -376,7 +455,15 @@ def _finish(
         all_notes.append("steps = tokens / batch; " + cond.batch.describe())
     all_notes.append(loss_scale_note(preset))
     all_notes.extend(extra)
+    extras = law.extras(params, train, cond)
+    if "experts" in extras and not math.isfinite(extras["experts"]):
+        raise InfeasibleError(f"{preset.name}: no expert count fits the total-parameter cap at this size")
+    if extras.get("binds_total_params") and "max_total_params" not in binding:
+        binding.append("max_total_params")
     return Plan(
+        experts=extras.get("experts"),
+        params_active=extras.get("params_active"),
+        params_total=extras.get("params_total"),
         law=preset.name,
         family=preset.family,
         params=params,

@@ -88,6 +88,7 @@ def predict(
     inference_tokens: float = 0.0,
     *,
     flops: float | None = None,
+    experts: float | None = None,
 ) -> Prediction:
     """Loss and FLOPs of a given (N, D) or (N, S) -- or of two of N, D and training FLOPs, the law's
     compute model filling in the third -- and its compute overhead versus the optimum.
@@ -100,7 +101,11 @@ def predict(
     if params is None or (tokens is None) == (steps is None):
         raise InputError(f"give exactly one of {ref('tokens')} or {ref('steps')} with {ref('params')}")
     request = PlanRequest(
-        target_loss=1.0, batch_tokens=batch_tokens, unique_tokens=unique_tokens, allow_repeats=True
+        target_loss=1.0,
+        batch_tokens=batch_tokens,
+        unique_tokens=unique_tokens,
+        allow_repeats=True,
+        experts=experts,
     )
     cond = conditions_for(preset, request)
     values = law.predict(params, tokens, steps, cond)
@@ -110,6 +115,7 @@ def predict(
         batch_tokens=batch_tokens,
         unique_tokens=unique_tokens,
         allow_repeats=True,
+        experts=experts,
     )
     try:
         optimal: float | None = plan(preset, same_loss).train_flops
@@ -136,6 +142,7 @@ def predict(
                 batch_tokens=batch_tokens,
                 unique_tokens=unique_tokens,
                 allow_repeats=True,
+                experts=experts,
             ),
         )
         total = values["train_flops"] + serving

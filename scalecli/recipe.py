@@ -75,6 +75,13 @@ def plan(preset: Preset, request: PlanRequest, recipe: Recipe | None = None, har
     if recipe.flops_convention and request.flops is not None:
         request, budget_note = _convert_budget(preset, request, recipe)
     result = planner.plan(preset, request)
+    if result.experts is not None and result.experts != 1 and request.experts is None:
+        dense = planner.plan(preset, replace(request, experts=1.0))
+        result.notes.append(
+            f"dense (1 expert) under the same law and caps: {dense.params:.3g} params on {dense.tokens:.3g} "
+            f"tokens, loss {dense.loss:.4g} ({100 * (dense.loss / result.loss - 1):+.2f}% against "
+            f"{result.experts:g} experts)"
+        )
     shape = None
     if recipe.shape or recipe.hparams or recipe.flops_convention:
         shape = sh.nearest_shape(result.params, law_conv, **recipe.shape_options())
@@ -219,6 +226,9 @@ def _describe_schedule(s: dict[str, Any]) -> str:
 def _counts(result: Plan, preset: Preset, recipe: Recipe, shape: sh.Shape | None) -> None:
     law_conv = preset.params_convention
     result.params_convention = law_conv
+    if result.experts is not None and result.params_total is not None:  # a mixture of experts
+        result.params_non_embedding = sh.convert_params(result.params_total, "total", "non_embedding")
+        return
     if shape is not None and recipe.shape:
         scale = result.params / shape.params(law_conv)  # the plan's N, not the rounded shape's
         result.params_total = shape.total_params * scale

@@ -159,6 +159,15 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
                 f"tokens, {human_flops(comp['total_flops'])} FLOPs with the same inference); "
                 f"params {comp['params_ratio']:.2%}, tokens {comp['tokens_ratio']:.2%}"
             )
+    moe = [p for p in plans if p.get("experts") is not None]
+    if moe:
+        moe_rows = [
+            (p["law"], f"{p['experts']:g}", human_count(p["params_active"]), human_count(p["params_total"]))
+            for p in moe
+        ]
+        lines += [""] + layout.table(
+            "Mixture of experts", ["law", "experts", "active params", "total params"], moe_rows
+        )
     if any(p.get("shape") or p.get("hparams") for p in plans):
         lines += [""] + _recipe_lines(plans)
     for p in plans:

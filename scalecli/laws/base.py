@@ -66,6 +66,9 @@ class Law(ABC):
     law_sets_batch: ClassVar[bool] = False
     # True when the law values repeated tokens itself (no hard unique-data cap needed).
     models_repeats: bool = False
+    # True when params are active parameters and the law applies a cap on total parameters itself
+    # (Conditions.extra["max_total_params"]), as a mixture of experts does.
+    caps_total_params: ClassVar[bool] = False
     irreducible_loss: float = 0.0
 
     def __init__(self, params: Mapping[str, object], name: str = "") -> None:
@@ -166,6 +169,19 @@ class Law(ABC):
             "batch_tokens": float(batch[0]),
             "train_flops": flops,
         }
+
+    def discrete_options(self, cond: Conditions) -> list[dict[str, float]]:
+        """Values of a discrete dimension of the allocation (Conditions.extra overrides) the planner
+        solves one by one and compares; one option (no override) for most laws."""
+        return [{}]
+
+    def option_constraints(self, cond: Conditions) -> list[Any]:
+        """Constraints one option implies (e.g. a total-parameter cap as a cap on active size)."""
+        return []
+
+    def extras(self, params: float, train_flops: float, cond: Conditions) -> dict[str, float]:
+        """Plan fields beyond N and D a family adds at its optimum (e.g. experts, total params)."""
+        return {}
 
     def notes(self) -> list[str]:
         return [f"params are {self.params_convention}"]
