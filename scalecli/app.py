@@ -107,6 +107,8 @@ def predict_all(laws: Sequence[Preset], values: dict[str, Any], hardware=None) -
             values.get("inference_tokens") or 0.0,
             flops=given["flops"],
             experts=values.get("experts"),
+            train_bits=values.get("train_bits"),
+            ptq_bits=values.get("ptq_bits"),
         )
         if hardware is not None:
             result.add_costs(hardware)

@@ -337,8 +337,9 @@ def _run(spec: Spec, strict: bool) -> Report:
     report = Report(spec=spec.name)
     request = None
     if spec.plan:
+        gpus = (spec.hardware or {}).get("gpus")
         request = app.plan_request(
-            {**spec.plan, "strict": strict or spec.plan.get("strict", False)}, hardware
+            {**spec.plan, "gpus": gpus, "strict": strict or spec.plan.get("strict", False)}, hardware
         )
     for preset in loaded:
         plan_result = None

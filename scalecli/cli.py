@@ -400,13 +400,17 @@ def fit(
     law: list[str] | None = typer.Option(
         None,
         "--law",
-        help="Family to fit: chinchilla (default), kaplan, dynamics or dynamics-batch. Repeat it with "
-        "--holdout to compare families out of sample.",
+        help="Family to fit: chinchilla (default), kaplan, dynamics, dynamics-batch, moe (an experts "
+        "column) or precision (a train_bits column). Repeat it with --holdout to compare families out of "
+        "sample.",
     ),
     out: str | None = typer.Option(None, "--out", help="Write the fitted law as a preset YAML file."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing --out / --plot files."),
     columns: str | None = typer.Option(
-        None, "--columns", help="role=header,... (roles: params, tokens, flops, steps, batch_tokens, loss)."
+        None,
+        "--columns",
+        help="role=header,... (roles: params, tokens, flops, steps, batch_tokens, loss, experts, "
+        "train_bits).",
     ),
     where: list[str] | None = typer.Option(None, "--where", help='Row filter, e.g. "loss<4.5" (repeatable).'),
     join: str | None = typer.Option(None, "--join", help="CSV joined on the columns it shares with DATA."),

@@ -185,10 +185,12 @@ class Hardware:
 def make_hardware(values: dict[str, Any]) -> Hardware | None:
     """Training and serving hardware from option values (None when no --gpu is given).
 
-    The rules are the same for every hardware option: each needs --gpu; --gpu needs --mfu.
+    The rules are the same for every hardware option: each needs --gpu; --gpu needs --mfu. The one
+    exception is --gpus with --memory-per-gpu: a memory cap needs the count, not the model.
     """
     if values.get("gpu") is None:
-        given = [k for k in HARDWARE_OPTIONS if k != "gpu" and values.get(k) is not None]
+        exempt = {"gpu", "gpus"} if values.get("memory_per_gpu") is not None else {"gpu"}
+        given = [k for k in HARDWARE_OPTIONS if k not in exempt and values.get(k) is not None]
         if given:
             raise InputError(f"{ref(given[0])} needs {ref('gpu')} NAME (see 'scale hardware')")
         return None

@@ -74,6 +74,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("max_total_params", "count", "PARAMS", "Cap on all parameters in memory (a mixture of experts: every expert).", (P,), "plan"),
     Option("memory_per_gpu", "count", "GB", "GB of bf16 weights each of --gpus accelerators holds: a cap on total parameters.", (P,), "plan"),
     Option("experts", "count", "COUNT", "A mixture of experts' expert count, fixed (default: the plan chooses).", (P, PR), "plan"),
+    Option("train_bits", "count", "BITS", "Training precision in bits (a precision-aware law; default: the plan chooses).", (P, PR), "plan"),
+    Option("ptq_bits", "count", "BITS", "Bits the weights are quantised to after training: the loss it adds, and where more tokens start to hurt.", (P, PR), "plan"),
     Option("max_experts", "count", "COUNT", "Largest expert count a plan may choose (default: the law's, 32).", (P,), "plan"),
     Option("unique_tokens", "count", "TOKENS", "Unique data available; tokens beyond it are repeated epochs.", (P, PR), "plan"),
     Option("allow_repeats", "flag", "", "Let laws without a repeated-data model train past --unique-tokens.", (P,), "plan"),
@@ -81,7 +83,7 @@ OPTIONS: tuple[Option, ...] = (
     # hardware for training
     Option("gpu", "text", "GPU", "Accelerator for training (see 'scale hardware'), e.g. H100.", (P, PR, A), "hardware"),
     Option("mfu", "fraction", "FRACTION", "Model FLOPs utilisation in training, a fraction (0.4 = 40%).", (P, PR), "hardware"),
-    Option("gpus", "int", "COUNT", "Number of accelerators training runs on (sets wall-clock days).", (P, PR, A), "hardware"),
+    Option("gpus", "int", "COUNT", "Number of accelerators training runs on (sets wall-clock days; with --memory-per-gpu, holds the weights).", (P, PR, A), "hardware"),
     Option("usd_per_gpu_hour", "usd", "USD", "Price of one training GPU-hour.", (P, PR), "hardware"),
     Option("precision", "choice", "PRECISION", "Peak to use: bf16 (default) or fp8.", (P, PR), "hardware", choices=("bf16", "fp8")),
     # hardware for serving (defaults: the training ones)

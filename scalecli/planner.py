@@ -55,8 +55,11 @@ class PlanRequest:
     max_train_cost_usd: float | None = None
     max_total_params: float | None = None  # all parameters in memory (a mixture of experts: every expert)
     memory_per_gpu: float | None = None  # GB of weights per GPU (bf16): a cap on total params over gpus
+    gpus: float | None = None  # accelerators the run has (the weights of --memory-per-gpu spread over them)
     experts: float | None = None  # a mixture of experts' expert count, fixed
     max_experts: float | None = None  # the largest expert count a plan may choose
+    train_bits: float | None = None  # training precision in bits (a precision-aware law)
+    ptq_bits: float | None = None  # bits the weights are quantised to after training
     batch_tokens: float | None = None
     allow_repeats: bool = False
     strict: bool = False  # outside the preset's fitted compute range is an error, not a note
@@ -114,6 +117,14 @@ class Plan:
     serve_cost_usd: float | None = None
     experts: float | None = None  # a mixture of experts: the expert count
     params_active: float | None = None  # a mixture of experts: active parameters (= params)
+    # the law's settings the plan was solved with (a chosen expert count or precision): predict
+    # takes them back (predict(..., **settings)) to reproduce it
+    settings: dict[str, float] = field(default_factory=dict)
+    train_bits: float | None = None  # a precision-aware law: the training precision
+    params_effective: float | None = None  # N_eff at that precision
+    ptq_bits: float | None = None  # bits the weights are quantised to after training
+    ptq_loss_increase: float | None = None  # the loss that quantisation adds
+    ptq_critical_tokens: float | None = None  # tokens beyond which training longer hurts the quantised model
     # the recipe (scalecli.recipe): what N counts, both counts, shape, hyperparameters, memory
     params_convention: str | None = None
     params_total: float | None = None
@@ -135,6 +146,12 @@ class Plan:
         return asdict(self)
 
 
+PLAN_EXTRAS = (
+    "experts", "params_active", "params_total", "train_bits", "params_effective", "ptq_bits",
+    "ptq_loss_increase", "ptq_critical_tokens",
+)  # fmt: skip
+
+
 def loss_scale_note(preset: Preset) -> str:
     """Losses are specific to each paper's data and tokenizer (REFERENCE §0)."""
     return f"loss scale: {preset.source.get('dataset', 'the fit data')}; not comparable across laws"
@@ -145,18 +162,25 @@ def total_params_cap(request: PlanRequest) -> float | None:
     each of --gpus accelerators, whichever is lower."""
     caps = [] if request.max_total_params is None else [request.max_total_params]
     if request.memory_per_gpu is not None:
-        gpus = request.hardware.train.gpus if request.hardware is not None else None
-        if gpus is None:
+        if request.gpus is None:
+            raise InputError(f"{ref('memory_per_gpu')} needs {ref('gpus')} K: the memory is per GPU")
+        accelerator = request.hardware.train.accelerator if request.hardware is not None else None
+        held = accelerator.memory_gb if accelerator is not None else None
+        if accelerator is not None and held is not None and request.memory_per_gpu > held:
             raise InputError(
-                f"{ref('memory_per_gpu')} needs {ref('gpus')} K (with {ref('gpu')}): the memory is per GPU"
+                f"{ref('memory_per_gpu')} {request.memory_per_gpu:g} GB is more than the "
+                f"{accelerator.name}'s {held:g} GB (see 'scale hardware')"
             )
-        caps.append(gpus * request.memory_per_gpu * 1e9 / BYTES_PER_WEIGHT)
+        caps.append(request.gpus * request.memory_per_gpu * 1e9 / BYTES_PER_WEIGHT)
     return min(caps) if caps else None
 
 
 def conditions_for(preset: Preset, request: PlanRequest) -> Conditions:
     batch = preset.batch if request.batch_tokens is None else BatchRule("fixed", request.batch_tokens)
     extra: dict[str, float] = {}
+    for key in ("train_bits", "ptq_bits"):  # settings a precision-aware law reads
+        if getattr(request, key) is not None:
+            extra[key] = getattr(request, key)
     if isinstance(preset.law, Law) and preset.law.caps_total_params:
         cap = total_params_cap(request)
         for key, value in (
@@ -228,8 +252,9 @@ def _plan(preset: Preset, request: PlanRequest, numeric: bool) -> Plan:
     # a discrete dimension of the allocation (a mixture of experts' expert count): solve each
     for option in law.discrete_options(base):
         cond = dataclasses.replace(base, extra={**base.extra, **option})
-        caps = [*constraints, *law.option_constraints(cond)]
-        solver = Solver(preset.name, law, cond, caps, request.inference_tokens)
+        configured = law.for_conditions(cond)
+        caps = [*constraints, *configured.option_constraints(cond)]
+        solver = Solver(preset.name, configured, cond, caps, request.inference_tokens)
         try:
             solution = None if numeric else solver.closed_form(request.flops, request.target_loss)
             if solution is None:
@@ -242,12 +267,13 @@ def _plan(preset: Preset, request: PlanRequest, numeric: bool) -> Plan:
         except InfeasibleError as exc:
             failure = failure or exc
             continue
-        if best is None or _better(law, solution, cond, best, request):
+        if best is None or _better(configured, solution, cond, best, request):
             best = (solution, cond)
     if best is None:
         assert failure is not None
         raise failure
     solution, cond = best
+    law = law.for_conditions(cond)
     out = _finish(preset, law, cond, request, solution, notes)
     if request.inference_tokens > 0:
         out.comparison = inference_free_comparison(preset, out, request)
@@ -263,7 +289,8 @@ def _better(
     if request.flops is None:
         return solution.train_flops < best[0].train_flops
     loss = float(law.loss_on_budget(np.array([solution.params]), solution.train_flops, cond)[0])
-    other = float(law.loss_on_budget(np.array([best[0].params]), best[0].train_flops, best[1])[0])
+    before = law.for_conditions(best[1])
+    other = float(before.loss_on_budget(np.array([best[0].params]), best[0].train_flops, best[1])[0])
     return loss < other
 
 
@@ -460,10 +487,7 @@ def _finish(
         raise InfeasibleError(f"{preset.name}: no expert count fits the total-parameter cap at this size")
     if extras.get("binds_total_params") and "max_total_params" not in binding:
         binding.append("max_total_params")
-    return Plan(
-        experts=extras.get("experts"),
-        params_active=extras.get("params_active"),
-        params_total=extras.get("params_total"),
+    plan = Plan(
         law=preset.name,
         family=preset.family,
         params=params,
@@ -479,6 +503,11 @@ def _finish(
         notes=all_notes,
         method=solution.method,
     )
+    plan.settings = {k: v for k, v in cond.extra.items() if k in ("experts", "train_bits", "ptq_bits")}
+    for key, value in extras.items():  # the family's own plan fields (fields.py lists them)
+        if key in PLAN_EXTRAS:
+            setattr(plan, key, value)
+    return plan
 
 
 # ----- budgets over arrays: sweeps, and frontiers ----------------------------------------------

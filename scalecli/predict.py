@@ -40,6 +40,13 @@ class Prediction:
     serve_cost_usd: float | None = None
     cost_usd: float | None = None
     hardware: dict[str, Any] | None = None
+    experts: float | None = None
+    params_total: float | None = None
+    train_bits: float | None = None
+    params_effective: float | None = None
+    ptq_bits: float | None = None
+    ptq_loss_increase: float | None = None
+    ptq_critical_tokens: float | None = None
 
     def add_costs(self, hardware) -> None:
         """GPU-hours, days and dollars of this configuration, training and serving apart."""
@@ -89,6 +96,8 @@ def predict(
     *,
     flops: float | None = None,
     experts: float | None = None,
+    train_bits: float | None = None,
+    ptq_bits: float | None = None,
 ) -> Prediction:
     """Loss and FLOPs of a given (N, D) or (N, S) -- or of two of N, D and training FLOPs, the law's
     compute model filling in the third -- and its compute overhead versus the optimum.
@@ -97,6 +106,8 @@ def predict(
     that reaches the same loss under the same law (CLI.md ``scale predict``).
     """
     law = loss_law(preset, "a given configuration")
+    settings: dict[str, Any] = {"experts": experts, "train_bits": train_bits, "ptq_bits": ptq_bits}
+    law = law.for_conditions(conditions_for(preset, PlanRequest(target_loss=1.0, **settings)))
     params, tokens = resolve(law, params, tokens, flops)
     if params is None or (tokens is None) == (steps is None):
         raise InputError(f"give exactly one of {ref('tokens')} or {ref('steps')} with {ref('params')}")
@@ -105,9 +116,10 @@ def predict(
         batch_tokens=batch_tokens,
         unique_tokens=unique_tokens,
         allow_repeats=True,
-        experts=experts,
+        **settings,
     )
     cond = conditions_for(preset, request)
+    law = law.for_conditions(cond)
     values = law.predict(params, tokens, steps, cond)
     notes = list(law.notes())
     same_loss = PlanRequest(
@@ -115,7 +127,7 @@ def predict(
         batch_tokens=batch_tokens,
         unique_tokens=unique_tokens,
         allow_repeats=True,
-        experts=experts,
+        **settings,
     )
     try:
         optimal: float | None = plan(preset, same_loss).train_flops
@@ -142,7 +154,7 @@ def predict(
                 batch_tokens=batch_tokens,
                 unique_tokens=unique_tokens,
                 allow_repeats=True,
-                experts=experts,
+                **settings,
             ),
         )
         total = values["train_flops"] + serving
@@ -156,7 +168,12 @@ def predict(
             f"lifetime = training + 2·N FLOPs per inference token; the lifetime optimum at this loss "
             f"has {best.params:.4g} params on {best.tokens:.4g} tokens (Sardana et al. 2024)"
         )
+    extras = law.extras(params, values["train_flops"], cond)
+    own: dict[str, Any] = {
+        k: v for k, v in extras.items() if k in Prediction.__dataclass_fields__ and k != "params"
+    }
     return Prediction(
+        **own,
         law=preset.name,
         params=params,
         tokens=values["tokens"],

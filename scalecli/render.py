@@ -168,6 +168,24 @@ def plan_table(payload: dict[str, Any], sources: dict[str, str]) -> None:
         lines += [""] + layout.table(
             "Mixture of experts", ["law", "experts", "active params", "total params"], moe_rows
         )
+    precise = [p for p in plans if p.get("train_bits") is not None]
+    if precise:
+        rows_p = [
+            (
+                p["law"],
+                f"{p['train_bits']:g}",
+                human_count(p["params_effective"]),
+                "-" if p.get("ptq_bits") is None else f"{p['ptq_bits']:g}",
+                "-" if p.get("ptq_loss_increase") is None else f"+{p['ptq_loss_increase']:.4g}",
+                "-" if p.get("ptq_critical_tokens") is None else human_count(p["ptq_critical_tokens"]),
+            )
+            for p in precise
+        ]
+        lines += [""] + layout.table(
+            "Precision (loss after quantising = loss + PTQ loss; more tokens than D_crit hurt it)",
+            ["law", "train bits", "N_eff", "PTQ bits", "PTQ loss", "D_crit"],
+            rows_p,
+        )
     if any(p.get("shape") or p.get("hparams") for p in plans):
         lines += [""] + _recipe_lines(plans)
     for p in plans:

@@ -225,6 +225,18 @@ def test_help_has_runnable_examples(cli):
     assert cli("--version").out.startswith("scale ")
 
 
+def test_fit_help_names_every_registered_family_and_role(cli):
+    # the help text is static (the CLI does not import the registry to start): it must not go stale
+    from scalecli.fitting.data import ROLES
+    from scalecli.laws import fit_variants
+
+    text = " ".join(cli("fit", "--help").out.split())
+    for name in fit_variants():
+        assert name in text, name
+    for role in ROLES:
+        assert role in text, role
+
+
 def test_module_entry_point_from_another_directory(tmp_path):
     # presets ship inside the package: works with no checkout in the working directory
     out = subprocess.run(

@@ -24,20 +24,20 @@ LOSS_LAWS = [p.name for p in presets.load_all_shipped() if isinstance(p.law, Law
 
 def test_every_family_with_a_loss_law_is_in_the_round_trip():
     families = {presets.load(n).family for n in LOSS_LAWS}
-    assert families == {"chinchilla", "kaplan", "dynamics"}
+    assert families == {"chinchilla", "kaplan", "dynamics", "moe", "precision"}
     assert {"kaplan2020", "kaplan2020-joint", "dynamics-gpt3", "bordelon2024"} <= set(LOSS_LAWS)
 
 
 def _round_trip(name: str, request: PlanRequest) -> None:
     preset = presets.load(name)
     p = plan(preset, request)
-    pred = predict(preset, p.params, tokens=p.tokens)
+    pred = predict(preset, p.params, tokens=p.tokens, **p.settings)  # the expert count, bits it chose
     assert pred.loss == pytest.approx(p.loss, rel=1e-6), name
     assert pred.train_flops == pytest.approx(p.train_flops, rel=1e-9)
     assert pred.steps == pytest.approx(p.steps, rel=1e-6)
     assert pred.batch_tokens == pytest.approx(p.batch_tokens, rel=1e-6)
     assert abs(pred.overhead_pct) < 1e-4, (name, pred.overhead_pct)  # C / C_opt - 1 below 1e-6
-    by_steps = predict(preset, p.params, steps=p.steps)
+    by_steps = predict(preset, p.params, steps=p.steps, **p.settings)
     assert by_steps.loss == pytest.approx(p.loss, rel=1e-6)
     assert by_steps.tokens == pytest.approx(p.tokens, rel=1e-6)
 

@@ -154,6 +154,12 @@ def _load(case: str) -> Preset:
     return presets.load(case)
 
 
+def _configured(preset: Preset, p) -> Law:
+    """The law as the plan's settings (expert count, precision) configure it."""
+    assert isinstance(preset.law, Law)
+    return preset.law.for_conditions(conditions_for(preset, PlanRequest(flops=p.train_flops, **p.settings)))
+
+
 def _truth_preset(family: Family, form: FitForm) -> Preset | None:
     """The first preset of the family whose parameters include every parameter of the form."""
     candidates = [p for p in SHIPPED if p.family == family.name]
@@ -163,6 +169,13 @@ def _truth_preset(family: Family, form: FitForm) -> Preset | None:
         assert isinstance(preset.law, Law)
         if set(form.natural) <= set(preset.law.params):
             return preset
+    if family.fit_example is not None:  # the family's published values in the form's own terms
+        example = {
+            "name": f"{family.name}-example",
+            "family": family.name,
+            "params": dict(family.fit_example),
+        }
+        return preset_from_mapping(example, "the family's fit example")
     return None
 
 
@@ -218,15 +231,15 @@ def test_the_test_family_has_its_closed_form():
 def test_plan_predict_round_trip(case, flops):
     preset = _load(case)
     p = plan(preset, PlanRequest(flops=flops))
-    by_tokens = predict(preset, p.params, tokens=p.tokens)
+    by_tokens = predict(preset, p.params, tokens=p.tokens, **p.settings)
     assert by_tokens.loss == pytest.approx(p.loss, rel=1e-9)
     assert by_tokens.train_flops == pytest.approx(p.train_flops, rel=1e-9)
     assert by_tokens.overhead_pct is not None and abs(by_tokens.overhead_pct) < 1e-4
-    by_steps = predict(preset, p.params, steps=p.steps)
+    by_steps = predict(preset, p.params, steps=p.steps, **p.settings)
     assert by_steps.loss == pytest.approx(p.loss, rel=1e-6)
     assert by_steps.tokens == pytest.approx(p.tokens, rel=1e-6)
     # two of params, tokens, FLOPs: the law's compute model fills in the third
-    by_flops = predict(preset, p.params, flops=p.train_flops)
+    by_flops = predict(preset, p.params, flops=p.train_flops, **p.settings)
     assert by_flops.tokens == pytest.approx(p.tokens, rel=1e-9)
 
 
@@ -244,14 +257,14 @@ def test_optimal_loss_falls_with_budget(case):
 @pytest.mark.parametrize("flops", BUDGETS)
 def test_compute_model_is_the_laws(case, flops):
     preset = _load(case)
-    law = preset.law
-    assert isinstance(law, Law)
     p = plan(preset, PlanRequest(flops=flops))
+    law = _configured(preset, p)
     assert p.train_flops == pytest.approx(flops, rel=1e-12)
     assert float(law.train_flops(p.params, p.tokens)) == pytest.approx(flops, rel=1e-12)
     assert p.tokens == pytest.approx(p.steps * p.batch_tokens, rel=1e-9)
     # with serving demand the budget is lifetime compute: the law's training plus its serving FLOPs
     served = plan(preset, PlanRequest(flops=flops, inference_tokens=flops / 1e10))
+    law = _configured(preset, served)
     assert float(law.train_flops(served.params, served.tokens)) == pytest.approx(
         served.train_flops, rel=1e-12
     )
@@ -327,6 +340,7 @@ SURFACE_FORMS = [
 def test_fit_form_is_the_laws_loss_surface(family_name, form_name):
     _, form, law, preset = _form_case(family_name, form_name)
     cond = conditions_for(preset, PlanRequest(flops=1e22))
+    law = law.for_conditions(cond)
     for n, d in ((1e8, 1e10), (1e9, 3e10), (7e10, 1e12)):
         if form.roles[1] == "tokens":
             x, expected = d, law.predict(n, d, None, cond)["loss"]

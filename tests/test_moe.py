@@ -125,3 +125,42 @@ def test_memory_per_gpu_caps_dense_and_moe(cli):
     assert dense["params"] == pytest.approx(cap, rel=1e-9) and dense["binding"] == ["max_total_params"]
     bad = cli("plan", "--flops", "1e24", "--memory-per-gpu", "80", "--law", "ludziejewski2025")
     assert bad.code == 2 and "--gpus" in bad.err
+    # a memory cap needs the GPU count, not the GPU model or its utilisation
+    bare = cli("plan", "--flops", "1e24", "--memory-per-gpu", "80", "--gpus", "2", "--law", "besiroglu2024")
+    assert bare.code == 0, bare.err
+    assert "max_total_params" in bare.out
+    # and no more memory than the accelerator has (hardware.yaml: the H100 holds 80 GB)
+    over = cli(*args[:4], "100", *args[5:], "--law", "ludziejewski2025")
+    assert over.code == 2 and "H100" in over.err and "80 GB" in over.err
+
+
+def test_memory_cap_in_a_check_spec(cli, tmp_path):
+    # plan.memory_per_gpu with hardware.gpus: 8 x 80 GB of bf16 weights = 320B params
+    spec = tmp_path / "memory.yaml"
+    spec.write_text(
+        "law: ludziejewski2025\n"
+        "plan: {flops: 1e24, memory_per_gpu: 80}\n"
+        "hardware: {gpu: H100, mfu: 0.4, gpus: 8}\n"
+        "assert: {max_params_total: 320B}\n"
+    )
+    r = cli("check", str(spec), "--format", "json")
+    assert r.code == 0, r.err
+    assert r.json()["plans"][0]["params_total"] == pytest.approx(320e9, rel=1e-9)
+
+
+def test_check_gates_on_experts_and_total_parameters(cli, tmp_path):
+    # issue 13 item 4: the new fields are assertable through the one table of fields
+    spec = tmp_path / "moe.yaml"
+    spec.write_text(
+        "law: ludziejewski2025\n"
+        "plan: {flops: 1e22, max_total_params: 50B}\n"
+        "assert: {max_params_total: 50B, max_experts: 16, min_params_active: 1T}\n"
+    )
+    r = cli("check", str(spec), "--format", "json")
+    assert r.code == 1, r.err
+    by_key = {x["assertion"]: x for x in r.json()["results"]}
+    # the cap binds (as in the test above), so the plan's total is the cap itself
+    assert by_key["max_params_total"]["passed"]
+    assert by_key["max_params_total"]["measured"] == pytest.approx(50e9, rel=1e-9)
+    assert by_key["max_experts"]["passed"] and by_key["max_experts"]["measured"] < 32
+    assert not by_key["min_params_active"]["passed"]  # 1T active parameters on 1e22 FLOPs: no

@@ -22,7 +22,18 @@ from scalecli import compute
 from scalecli.errors import InputError, suggest
 from scalecli.units import RANGES, parse_number
 
-ROLES = ("params", "tokens", "flops", "steps", "batch_tokens", "loss")
+BASE_ROLES = ("params", "tokens", "flops", "steps", "batch_tokens", "loss")
+
+
+def _form_roles() -> tuple[str, ...]:
+    """Inputs the registered families' fit forms add (e.g. experts, train_bits)."""
+    from scalecli.laws import REGISTRY
+
+    extra = [r for fam in REGISTRY.values() for f in fam.forms for r in f.roles if r not in BASE_ROLES]
+    return tuple(dict.fromkeys(extra))
+
+
+ROLES = BASE_ROLES + _form_roles()
 COMMON_NAMES = {
     "params": [
         "params",
@@ -41,7 +52,11 @@ COMMON_NAMES = {
     "steps": ["steps", "s", "optimizer steps", "train steps", "num steps", "iterations"],
     "batch_tokens": ["batch tokens", "batch", "batch size", "tokens per step"],
     "loss": ["loss", "l", "final loss", "val loss", "validation loss", "eval loss", "test loss"],
+    "experts": ["experts", "num experts", "n experts", "expert count"],
+    "train_bits": ["train bits", "bits", "training bits", "precision bits"],
 }
+for _role in ROLES:  # a family's own input: its name, with spaces for underscores
+    COMMON_NAMES.setdefault(_role, [_role.replace("_", " ")])
 MAX_CSV_BYTES = 200_000_000
 MAX_ROWS = 1_000_000  # data rows of a CSV; a fit's time grows with rows (benchmarks/fit_memory.py)
 # Plausible values per role (the ranges scalecli plans for, units.RANGES): a value outside is a
@@ -53,7 +68,10 @@ VALUE_RANGES = {
     "batch_tokens": RANGES["count"],
     "flops": RANGES["flops"],
     "loss": RANGES["loss"],
+    "train_bits": (1.0, 64.0),  # integer-type training precisions
 }
+for _role in ROLES:
+    VALUE_RANGES.setdefault(_role, RANGES["count"])
 MAX_LISTED = 8
 
 

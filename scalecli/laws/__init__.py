@@ -8,7 +8,7 @@ asks this registry, so a new family is one module plus one line here.
 from __future__ import annotations
 
 from scalecli.errors import InputError
-from scalecli.laws import chinchilla, dynamics, kaplan, moe
+from scalecli.laws import chinchilla, dynamics, kaplan, moe, precision
 from scalecli.laws.base import AllocationLaw, Conditions, Family, FitVariant, Law, Param
 from scalecli.laws.batch import BatchRule
 from scalecli.laws.chinchilla import ChinchillaLaw
@@ -26,7 +26,7 @@ def register(family: Family) -> Family:
     return family
 
 
-for _family in (chinchilla.FAMILY, kaplan.FAMILY, dynamics.FAMILY, moe.FAMILY):
+for _family in (chinchilla.FAMILY, kaplan.FAMILY, dynamics.FAMILY, moe.FAMILY, precision.FAMILY):
     register(_family)
 
 

@@ -170,6 +170,10 @@ class Law(ABC):
             "train_flops": flops,
         }
 
+    def for_conditions(self, cond: Conditions) -> Law:
+        """The law as this plan's settings configure it (e.g. a training precision); itself by default."""
+        return self
+
     def discrete_options(self, cond: Conditions) -> list[dict[str, float]]:
         """Values of a discrete dimension of the allocation (Conditions.extra overrides) the planner
         solves one by one and compares; one option (no override) for most laws."""
@@ -268,6 +272,9 @@ class Family:
     default_pins: Mapping[str, float] = field(default_factory=dict)
     # what N counts unless a preset says otherwise (shape.PARAMS_CONVENTIONS)
     params_convention: str = "total"
+    # published parameters at which the fit forms are checked when no shipped preset carries
+    # a form's parameters (tests/test_contract.py)
+    fit_example: Mapping[str, float] | None = None
 
     def validate(self, params: object) -> dict[str, float]:
         return validate_params(self.name, self.params, params)

@@ -55,14 +55,23 @@ def effective_experts(experts, e_start: float, e_max: float):
     return 1.0 / (1.0 / (e - 1.0 + k) + 1.0 / e_max)
 
 
-def width_for_active(params, vocab: float = VOCAB):
-    """d_model with 2·d·V + 13·d³/64 = N_act (App. A.1, N_blocks = d/64), by Newton's method."""
+def _width(params, vocab: float, cubic: float):
+    """d with 2·d·V + cubic·d³/64 = params, by Newton's method. The left side is increasing and
+    convex in d, so Newton from an upper bound (either term alone equal to params) falls
+    monotonically onto the root."""
     n = np.asarray(params, dtype=float)
-    d = np.maximum((64.0 * n / 13.0) ** (1.0 / 3.0), 1.0)
-    for _ in range(50):
-        f = 2.0 * d * vocab + 13.0 * d**3 / 64.0 - n
-        d = np.maximum(d - f / (2.0 * vocab + 39.0 * d**2 / 64.0), 1e-9)
+    d = np.minimum((64.0 * n / cubic) ** (1.0 / 3.0), n / (2.0 * vocab))
+    for _ in range(100):
+        step = (2.0 * d * vocab + cubic * d**3 / 64.0 - n) / (2.0 * vocab + 3.0 * cubic * d**2 / 64.0)
+        d = d - step
+        if np.all(np.abs(step) <= 1e-14 * d):
+            break
     return d
+
+
+def width_for_active(params, vocab: float = VOCAB):
+    """d_model with 2·d·V + 13·d³/64 = N_act (App. A.1, N_blocks = d/64)."""
+    return _width(params, vocab, 13.0)
 
 
 def total_params(active, experts, vocab: float = VOCAB):
@@ -181,15 +190,10 @@ class MoeLaw(Law):
         return g * (np.asarray(flops, dtype=float) / k) ** (beta / (alpha + beta))
 
     def active_cap(self, experts: float, cap: float) -> float:
-        """The largest N_act whose total at E experts is within ``cap`` (total grows with N_act)."""
-        lo, hi = math.log(1.0), math.log(cap)
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            if float(total_params(math.exp(mid), experts, self.vocab)) <= cap:
-                lo = mid
-            else:
-                hi = mid
-        return math.exp(lo)
+        """The largest N_act whose total at E experts is within ``cap``: N_total = 2·d·V +
+        (13 + 9·(E - 1))·d³/64 (App. A.1) solved for d, then N_act = 2·d·V + 13·d³/64."""
+        d = float(_width(cap, self.vocab, 13.0 + 9.0 * (experts - 1.0)))
+        return 2.0 * d * self.vocab + 13.0 * d**3 / 64.0
 
     def closed_form_params(self, train_flops, cond: Conditions):
         """Eq. 7 at the expert count the planner is solving for, unless the total-parameter cap
