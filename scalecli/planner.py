@@ -253,7 +253,7 @@ def _plan(preset: Preset, request: PlanRequest, numeric: bool) -> Plan:
     for option in law.discrete_options(base):
         cond = dataclasses.replace(base, extra={**base.extra, **option})
         configured = law.for_conditions(cond)
-        caps = [*constraints, *configured.option_constraints(cond)]
+        caps = [*constraints, *(MaxParams(v, k) for k, v in configured.params_caps(cond).items())]
         solver = Solver(preset.name, configured, cond, caps, request.inference_tokens)
         try:
             solution = None if numeric else solver.closed_form(request.flops, request.target_loss)

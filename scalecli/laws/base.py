@@ -179,9 +179,10 @@ class Law(ABC):
         solves one by one and compares; one option (no override) for most laws."""
         return [{}]
 
-    def option_constraints(self, cond: Conditions) -> list[Any]:
-        """Constraints one option implies (e.g. a total-parameter cap as a cap on active size)."""
-        return []
+    def params_caps(self, cond: Conditions) -> dict[str, float]:
+        """Caps on the law's own N that one option implies, by the name the plan reports when
+        they bind (e.g. a total-parameter cap as a cap on a mixture of experts' active size)."""
+        return {}
 
     def extras(self, params: float, train_flops: float, cond: Conditions) -> dict[str, float]:
         """Plan fields beyond N and D a family adds at its optimum (e.g. experts, total params)."""

@@ -20,7 +20,6 @@ parameter cap, so the planner's one-dimensional search in N_act solves the 2-D a
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -211,13 +210,11 @@ class MoeLaw(Law):
         """Each expert count is solved on its own (a unimodal problem in N_act) and the best kept."""
         return [{"experts": e} for e in self.expert_choices(cond)]
 
-    def option_constraints(self, cond: Conditions) -> list[Any]:
+    def params_caps(self, cond: Conditions) -> dict[str, float]:
         cap = cond.extra.get("max_total_params")
         if cap is None or cond.extra.get("experts") is None:
-            return []
-        from scalecli.constraints import MaxParams
-
-        return [MaxParams(self.active_cap(cond.extra["experts"], cap), "max_total_params")]
+            return {}
+        return {"max_total_params": self.active_cap(cond.extra["experts"], cap)}
 
     def extras(self, params: float, train_flops: float, cond: Conditions) -> dict[str, float]:
         experts = float(self.best_experts(np.array([params]), train_flops, cond)[0])
