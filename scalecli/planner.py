@@ -483,6 +483,7 @@ def _finish(
     all_notes.append(loss_scale_note(preset))
     all_notes.extend(extra)
     extras = law.extras(params, train, cond)
+    all_notes.extend(law.optimum_notes(params, tokens, extras))
     if "experts" in extras and not math.isfinite(extras["experts"]):
         raise InfeasibleError(f"{preset.name}: no expert count fits the total-parameter cap at this size")
     if extras.get("binds_total_params") and "max_total_params" not in binding:

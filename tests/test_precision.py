@@ -79,6 +79,17 @@ def test_post_training_quantisation_and_critical_data():
     assert after(2 * d_crit) > after(d_crit) < after(d_crit / 2)
 
 
+@pytest.mark.parametrize("flops", [1e22, 1e24])
+def test_a_plan_past_the_critical_data_says_so(flops):
+    # eq. 13 at the plan's own N, computed here: the note appears exactly when D > D_crit
+    p = plan(PRESET, PlanRequest(flops=flops, ptq_bits=4))
+    d_crit = (ALPHA * B * p.params**G_N * math.exp(4 / G_POST) / (G_D * C_T)) ** (1 / (G_D + ALPHA))
+    past = [note for note in p.notes if "past D_crit" in note]
+    assert bool(past) == (p.tokens > d_crit)
+    if flops == 1e24:  # D_crit grows as N^(gamma_N/(gamma_D + beta)), slower than the optimal D
+        assert past and f"{d_crit:.3g}" in past[0]
+
+
 def test_more_bits_after_training_cost_less():
     losses = [
         plan(PRESET, PlanRequest(flops=1e21, train_bits=16, ptq_bits=b)).ptq_loss_increase

@@ -188,6 +188,10 @@ class Law(ABC):
         """Plan fields beyond N and D a family adds at its optimum (e.g. experts, total params)."""
         return {}
 
+    def optimum_notes(self, params: float, tokens: float, extras: dict[str, float]) -> list[str]:
+        """Notes on one optimum (its extras included), beyond the law's general notes."""
+        return []
+
     def notes(self) -> list[str]:
         return [f"params are {self.params_convention}"]
 

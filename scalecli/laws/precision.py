@@ -183,6 +183,16 @@ class PrecisionLaw(Law):
             out["ptq_critical_tokens"] = self.critical_tokens(params, self.ptq_bits)
         return out
 
+    def optimum_notes(self, params: float, tokens: float, extras: dict[str, float]) -> list[str]:
+        critical = extras.get("ptq_critical_tokens")
+        if critical is None or tokens <= critical:
+            return []
+        return [
+            f"the plan's {tokens:.3g} tokens are past D_crit = {critical:.3g} (eq. 13): quantised to "
+            f"{self.ptq_bits:g} bits after training, this model's loss rises with the last "
+            f"{tokens - critical:.3g} tokens; spend them on parameters or quantise to more bits"
+        ]
+
     def notes(self) -> list[str]:
         out = [
             f"params are non-embedding; trained in {self.bits:g}-bit integer weights, activations and "
