@@ -97,6 +97,29 @@ def schema() -> dict[str, Any]:
                     for k in PROPOSED_KEYS
                 },
             },
+            "compare": {
+                "type": "object",
+                "description": "Two recipes to compare (scale compare): CSVs of runs or fitted law files, "
+                "paths relative to the spec, at a budget or a loss.",
+                "additionalProperties": False,
+                "required": ["baseline", "candidate"],
+                "properties": {
+                    "baseline": {"type": "string", "description": "Recipe A: runs CSV or fitted law YAML."},
+                    "candidate": {"type": "string", "description": "Recipe B: runs CSV or fitted law YAML."},
+                    "flops": {
+                        "$ref": "#/$defs/positive",
+                        "description": "Budget C: m with L_A(m·C) = L_B(C).",
+                    },
+                    "target_loss": {"$ref": "#/$defs/positive", "description": "Loss L: m = C_A(L)/C_B(L)."},
+                    "law": {
+                        "type": "string",
+                        "description": "Family fitted to each CSV (default chinchilla).",
+                    },
+                    "bootstrap": {"type": "integer", "minimum": 0, "description": "Draws of each fit."},
+                    "seed": {"type": "integer", "minimum": 0, "description": "Bootstrap seed."},
+                    "group": {"type": "string", "description": "Run column of the CSVs."},
+                },
+            },
             "assert": {
                 "type": "object",
                 "description": "Bounds on the proposed configuration when there is one, else on the plan: "
@@ -113,6 +136,15 @@ def schema() -> dict[str, Any]:
                             "min": {"$ref": "#/$defs/positive"},
                             "max": {"$ref": "#/$defs/positive"},
                         },
+                    },
+                    "min_compute_multiplier": {
+                        "$ref": "#/$defs/positive",
+                        "description": "At least: the compute multiplier of compare.candidate over "
+                        "compare.baseline (scale compare).",
+                    },
+                    "min_compute_multiplier_lower": {
+                        "$ref": "#/$defs/positive",
+                        "description": "At least: the lower end of the multiplier's 90% bootstrap interval.",
                     },
                     "within_fitted_range": {
                         "type": "boolean",
@@ -139,7 +171,7 @@ def schema() -> dict[str, Any]:
             },
         },
         "required": ["assert"],
-        "anyOf": [{"required": ["plan"]}, {"required": ["proposed"]}],
+        "anyOf": [{"required": ["plan"]}, {"required": ["proposed"]}, {"required": ["compare"]}],
         "$defs": {"positive": number, "nonnegative": nonnegative},
     }
 
@@ -157,6 +189,7 @@ class Spec:
     proposed: dict[str, float] | None
     asserts: dict[str, Any]
     path: str
+    compare: dict[str, Any] | None = None
 
 
 @dataclass
@@ -175,6 +208,7 @@ class Report:
     results: list[Result] = field(default_factory=list)
     plans: list[dict[str, Any]] = field(default_factory=list)
     proposed: list[dict[str, Any]] = field(default_factory=list)
+    comparison: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:
@@ -189,6 +223,7 @@ class Report:
             "results": [asdict(r) for r in self.results],
             "plans": self.plans,
             "proposed": self.proposed,
+            **({"comparison": self.comparison} if self.comparison is not None else {}),
         }
 
 
@@ -220,8 +255,10 @@ def load_spec(path: str) -> Spec:
     data = load_mapping(read_text(path, "spec", MAX_SPEC_BYTES), f"spec {path!r}")
     sch = schema()
     _keys(data, f"spec {path!r}", sch)
-    if "plan" not in data and "proposed" not in data:
-        raise InputError(f"spec {path!r}: give a 'plan' request, a 'proposed' configuration, or both")
+    if "plan" not in data and "proposed" not in data and "compare" not in data:
+        raise InputError(
+            f"spec {path!r}: give a 'plan' request, a 'proposed' configuration or a 'compare' of two recipes"
+        )
     name = data.get("name", Path(path).stem)
     if not isinstance(name, str):
         raise InputError(f"spec {path!r}: 'name' must be text")
@@ -258,7 +295,18 @@ def load_spec(path: str) -> Spec:
         }
         if ("tokens" in proposed) == ("steps" in proposed):
             raise InputError("spec proposed: give params with exactly one of tokens or steps")
+    compare = None
+    if "compare" in data:
+        compare = _compare_section(
+            _keys(data["compare"], "spec compare", sch["properties"]["compare"]), Path(path).resolve().parent
+        )
     asserts = _parse_asserts(_keys(data.get("assert"), "spec assert", sch["properties"]["assert"]))
+    on_compare = [k for k in asserts if k in COMPARE_ASSERTS]
+    if on_compare and compare is None:
+        raise InputError(f"spec assert.{on_compare[0]} needs a 'compare' section (baseline, candidate)")
+    if compare is not None and len(on_compare) < len(asserts) and plan is None and proposed is None:
+        other = next(k for k in asserts if k not in COMPARE_ASSERTS)
+        raise InputError(f"spec assert.{other} needs a 'plan' or a 'proposed' configuration")
     if not asserts:
         raise InputError("spec assert: give at least one assertion")
     needs_price = [k for k in asserts if "cost_usd" in k]
@@ -272,8 +320,44 @@ def load_spec(path: str) -> Spec:
     if "max_interval_width" in asserts and plan is None:
         raise InputError("spec assert.max_interval_width needs a 'plan' (the interval is the plan's)")
     return Spec(
-        name=name, laws=laws, plan=plan, hardware=hardware, proposed=proposed, asserts=asserts, path=str(path)
+        name=name,
+        laws=laws,
+        plan=plan,
+        hardware=hardware,
+        proposed=proposed,
+        asserts=asserts,
+        path=str(path),
+        compare=compare,
     )
+
+
+COMPARE_ASSERTS = ("min_compute_multiplier", "min_compute_multiplier_lower")
+
+
+def _compare_section(raw: dict[str, Any], base: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for side in ("baseline", "candidate"):
+        if not isinstance(raw[side], str) or not raw[side]:
+            _bad(f"compare.{side}", "a path to a runs CSV or a fitted law YAML")
+        path = Path(raw[side])
+        out[side] = str(path if path.is_absolute() else base / path)
+    objectives = [k for k in ("flops", "target_loss") if k in raw]
+    if len(objectives) != 1:
+        raise InputError("spec compare: give exactly one of flops or target_loss")
+    objective = objectives[0]
+    kind = "flops" if objective == "flops" else "loss"
+    out[objective] = parse_quantity(raw[objective], f"compare.{objective}", kind)
+    for name in ("bootstrap", "seed"):
+        if name in raw:
+            if isinstance(raw[name], bool) or not isinstance(raw[name], int) or raw[name] < 0:
+                _bad(f"compare.{name}", "a whole number >= 0")
+            out[name] = raw[name]
+    for name in ("law", "group"):
+        if name in raw:
+            if not isinstance(raw[name], str):
+                _bad(f"compare.{name}", "text")
+            out[name] = raw[name]
+    return out
 
 
 def _bad(where: str, what: str):
@@ -287,6 +371,8 @@ def _parse_asserts(raw: dict[str, Any]) -> dict[str, Any]:
         if key in bounds:
             f, _ = bounds[key]
             out[key] = parse_quantity(value, f"assert.{key}", f.kind, allow_zero=True)
+        elif key in COMPARE_ASSERTS:
+            out[key] = parse_quantity(value, f"assert.{key}", "ratio")
         elif key == "within_fitted_range":
             if not isinstance(value, bool):
                 _bad("assert.within_fitted_range", "true or false")
@@ -341,6 +427,10 @@ def _run(spec: Spec, strict: bool) -> Report:
         request = app.plan_request(
             {**spec.plan, "gpus": gpus, "strict": strict or spec.plan.get("strict", False)}, hardware
         )
+    if spec.compare is not None:
+        _run_compare(spec, report)
+        if request is None and not spec.proposed:
+            return report
     for preset in loaded:
         plan_result = None
         subject: dict[str, Any] | None = None
@@ -353,8 +443,46 @@ def _run(spec: Spec, strict: bool) -> Report:
             report.proposed.append(subject)
         assert subject is not None
         for key, bound in spec.asserts.items():
-            report.results.append(_evaluate(key, bound, preset, subject, plan_result))
+            if key not in COMPARE_ASSERTS:
+                report.results.append(_evaluate(key, bound, preset, subject, plan_result))
     return report
+
+
+def _run_compare(spec: Spec, report: Report) -> None:
+    """The compare section (scale compare) and its assertions, reported under law 'compare'."""
+    from scalecli import compare as comparing
+
+    c = dict(spec.compare or {})
+    result = comparing.run(
+        c.pop("baseline"),
+        c.pop("candidate"),
+        flops=c.pop("flops", None),
+        target_loss=c.pop("target_loss", None),
+        **c,
+    )
+    report.comparison = result.to_dict()
+    label = f"{result.baseline} -> {result.candidate}"
+    for key in COMPARE_ASSERTS:
+        if key not in spec.asserts:
+            continue
+        bound = spec.asserts[key]
+        value = result.multiplier if key == "min_compute_multiplier" else (result.interval or (None, None))[0]
+        if value is None:
+            report.results.append(
+                Result(
+                    "compare",
+                    key,
+                    False,
+                    None,
+                    f">= {_show(bound)}",
+                    "no interval: set compare.bootstrap > 0",
+                )
+            )
+            continue
+        what = "compute multiplier" if key == "min_compute_multiplier" else "lower end of its 90% interval"
+        report.results.append(
+            Result("compare", key, value >= bound, value, f">= {_show(bound)}", f"{label}: {what}")
+        )
 
 
 def _proposed_subject(preset, spec: Spec, hardware, request) -> dict[str, Any]:

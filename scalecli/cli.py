@@ -414,6 +414,12 @@ def fit(
     ),
     where: list[str] | None = typer.Option(None, "--where", help='Row filter, e.g. "loss<4.5" (repeatable).'),
     join: str | None = typer.Option(None, "--join", help="CSV joined on the columns it shares with DATA."),
+    group: str | None = typer.Option(
+        None,
+        "--group",
+        help="Column naming each row's run (default: a column called run, run_id, model or name); the "
+        "bootstrap resamples whole runs. 'none' resamples rows.",
+    ),
     fix: list[str] | None = typer.Option(None, "--fix", help="Pin a parameter, e.g. E=1.69 (repeatable)."),
     bootstrap: int = typer.Option(0, "--bootstrap", help="Resample runs K times for intervals and draws."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the bootstrap."),
@@ -469,6 +475,7 @@ def fit(
         columns=parse_column_spec(columns),
         where=list(where or []),
         join=join,
+        group=group,
         fixed=parse_fixed(list(fix or [])),
         bootstrap=bootstrap,
         seed=seed,
@@ -568,6 +575,57 @@ def check(
 
         failed = payload["failed"]
         raise CheckFailed(f"{failed} of {len(payload['results'])} assertions failed")
+
+
+@app.command(short_help="Compute multiplier of recipe B over recipe A, with an interval.")
+def compare(
+    baseline: str = typer.Argument(..., help="Recipe A: a CSV of its runs, or a fitted law YAML."),
+    candidate: str = typer.Argument(..., help="Recipe B: a CSV of its runs, or a fitted law YAML."),
+    flops: str | None = typer.Option(None, "--flops", help="Budget C: m with L_A(m·C) = L_B(C)."),
+    target_loss: str | None = typer.Option(
+        None, "--target-loss", help="Loss L: m = C_A(L) / C_B(L), the compute each needs."
+    ),
+    law: str = typer.Option("chinchilla", "--law", help="Family fitted to each CSV (as scale fit --law)."),
+    bootstrap: int = typer.Option(200, "--bootstrap", help="Bootstrap draws of each fit (0: no interval)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the bootstrap."),
+    group: str | None = typer.Option(None, "--group", help="Run column of the CSVs (as scale fit --group)."),
+    fmt: str | None = typer.Option(
+        None, "--format", metavar="FORMAT", help=FORMAT_HELP, autocompletion=_complete_format
+    ),
+) -> None:
+    """Is recipe B better than recipe A, and by how much compute? m > 1: A needs m times the
+    compute to match B (docs/statistics.md).
+
+    Examples:
+
+    \b
+      scale compare baseline.csv new-recipe.csv --flops 1e21
+      scale compare baseline.csv new-recipe.csv --target-loss 2.4 --bootstrap 500 --format json
+      scale compare a.yaml b.yaml --flops 1e22
+    """
+    from scalecli import compare as comparing
+    from scalecli import options, render
+
+    fmt = _format(fmt, "compare")
+    budget = None if flops is None else float(options.parse_value(options.BY_NAME["flops"], flops, "--flops"))  # type: ignore[arg-type]
+    target = (
+        None
+        if target_loss is None
+        else float(options.parse_value(options.BY_NAME["target_loss"], target_loss, "--target-loss"))  # type: ignore[arg-type]
+    )
+    result = comparing.run(
+        baseline,
+        candidate,
+        flops=budget,
+        target_loss=target,
+        law=law,
+        bootstrap=bootstrap,
+        seed=seed,
+        group=group,
+    )
+    payload = {"scalecli_version": __version__, **result.to_dict()}
+    row = {k: v for k, v in payload.items() if not isinstance(v, (dict, list))}
+    _emit(payload, fmt, lambda: render.compare_table(payload), [row])
 
 
 @app.command(short_help="Accelerators --gpu accepts, with peaks and sources.")

@@ -427,8 +427,11 @@ def draw_interval(preset: Preset, request: PlanRequest, result: Plan, level: flo
         out[name] = list(percentile_interval([getattr(r, name) for r in rows], level))
     if failed:
         result.notes.append(f"{failed} of {len(preset.draws)} bootstrap draws give no feasible plan")
+    resampled = (preset.raw.get("fit") or {}).get("resampled")
+    unit = f" (resampled {str(resampled).split(' (')[0]})" if resampled else ""
+    out["resampled"] = str(resampled).split(" (")[0] if resampled else None
     result.notes.append(
-        f"interval: {level:.0%} of {len(rows)} bootstrap draws of the fit, each solved like the plan"
+        f"interval: {level:.0%} of {len(rows)} bootstrap draws of the fit{unit}, each solved like the plan"
     )
     return out
 

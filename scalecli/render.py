@@ -354,6 +354,8 @@ def fit_report(report, out: str | None, plot: str | None) -> None:
             label = f"  {name}" + (" (pinned)" if pinned else "")
             rows.append((label, _pm(value, p.stderr if p else None, p.interval if p else None)))
         rows.append(("", f"uncertainty{level}"))
+        if fit.get("resampled"):
+            rows.append(("resampled", str(fit["resampled"])))
         rows.append(("objective", f"{result['objective']:.10g} (summed Huber, δ = 1e-3, on log loss)"))
         rows.append(("points", str(result["points"])))
         rows.append(
@@ -642,3 +644,36 @@ def _recipe_lines(plans: list[dict[str, Any]]) -> list[str]:
         )
     columns = ["law", "shape", "d_ff", "peak lr", "warmup", "decay at", "GB/GPU"]
     return layout.table("Recipe (shape: layers x d_model, heads)", columns, rows, text_columns=2)
+
+
+def compare_table(result: dict[str, Any]) -> None:
+    """scale compare: the compute multiplier of the candidate recipe over the baseline."""
+    m = result["compute_multiplier"]
+    where = (
+        f"at {human_flops(result['flops'])} FLOPs"
+        if result["flops"] is not None
+        else f"at loss {result['target_loss']:g}"
+    )
+    rows: list[tuple[str, str]] = [
+        ("baseline (A)", result["baseline"]),
+        ("candidate (B)", result["candidate"]),
+        ("multiplier", f"{m:.3f}x {where}"),
+    ]
+    iv = result.get("interval")
+    if iv:
+        lo, hi = iv["compute_multiplier"]
+        rows.append(("interval", f"{lo:.3f}x to {hi:.3f}x ({iv['level']:.0%}, {result['draws']} draw pairs)"))
+        rows.append(("bootstrap", str(result["pairing"])))
+    if result["flops"] is not None:
+        rows.append(
+            ("loss A / B", f"{result['loss_baseline']:.4g} / {result['loss_candidate']:.4g} at the optimum")
+        )
+    verdict = "B is better" if m > 1 else "A is better" if m < 1 else "no difference"
+    if iv:
+        lo, hi = iv["compute_multiplier"]
+        if lo <= 1 <= hi:
+            verdict += f", but the {iv['level']:.0%} interval includes 1 (no difference)"
+    rows.append(("reading", f"{verdict}: A needs {m:.3g}x the compute to match B"))
+    for note in result.get("notes", []):
+        rows.append(("note", note))
+    key_value_table("Compare", rows)

@@ -33,11 +33,16 @@ def bootstrap(
     fixed: dict[str, float] | None = None,
     delta: float = DEFAULT_DELTA,
     progress: Callable[[int, int], None] | None = None,
+    groups=None,
 ) -> list[dict[str, float]]:
     """Parameters of ``draws`` resampled refits (natural names), reproducible for a given ``seed``.
 
     ``inputs`` and ``loss`` are the runs the best fit was made on: one array per input role of the
     form, in ``parametric.roles(form)`` order, as for ``parametric.fit``.
+
+    ``groups`` (one label per run row, e.g. a run id shared by a learning curve's checkpoints)
+    makes it a block bootstrap: each draw resamples whole groups with replacement, so rows that
+    share a run's seed and data order stay together (their errors are not independent).
 
     ``fixed`` defaults to the pins of ``best`` (the warm start only fits the same free vector).
     A draw whose refit gives a non-finite objective is returned with nan values.
@@ -57,11 +62,19 @@ def bootstrap(
             f"{sorted(pins)} leave {len(base.free)}; pass the same fixed parameters as the fit"
         )
     n = base.points
+    if groups is None:
+        codes, k = np.arange(n), n
+    else:
+        labels = np.asarray(groups)
+        if labels.shape != (n,):
+            raise InputError(f"bootstrap: {labels.size} group labels for {n} runs")
+        _, codes = np.unique(labels, return_inverse=True)
+        k = int(codes.max()) + 1
     rng = np.random.default_rng(seed)
     out: list[dict[str, float]] = []
     for done in range(1, int(draws) + 1):
-        counts = np.bincount(rng.integers(0, n, size=n), minlength=n).astype(float)
-        base.w = counts
+        counts = np.bincount(rng.integers(0, k, size=k), minlength=k).astype(float)
+        base.w = counts[codes]
         try:
             res = _fit_warm(base, theta0, with_se=False)
             params = dict(res.params)

@@ -57,6 +57,10 @@ COMMON_NAMES = {
 }
 for _role in ROLES:  # a family's own input: its name, with spaces for underscores
     COMMON_NAMES.setdefault(_role, [_role.replace("_", " ")])
+# A column naming the run a row comes from (several rows per run: a learning curve's checkpoints).
+# The bootstrap resamples whole runs when there is one (``scale fit --group COLUMN`` names it).
+GROUP_NAMES = ["run", "run id", "run name", "run label", "model", "model name", "model id", "name", "group"]
+NO_GROUP = "none"  # --group none: resample rows even when a run column is there
 MAX_CSV_BYTES = 200_000_000
 MAX_ROWS = 1_000_000  # data rows of a CSV; a fit's time grows with rows (benchmarks/fit_memory.py)
 # Plausible values per role (the ranges scalecli plans for, units.RANGES): a value outside is a
@@ -92,6 +96,8 @@ class RunTable:
     filters: list[str] = field(default_factory=list)
     derived: list[str] = field(default_factory=list)
     averaged: int = 0
+    groups: np.ndarray | None = None  # run label per row (None: every row its own run)
+    group_column: str | None = None
 
     def __getitem__(self, role: str) -> np.ndarray:
         return self.values[role]
@@ -104,7 +110,15 @@ class RunTable:
         return len(self.lines)
 
     def subset(self, mask: np.ndarray) -> RunTable:
-        return replace(self, lines=self.lines[mask], values={k: v[mask] for k, v in self.values.items()})
+        groups = None if self.groups is None else self.groups[mask]
+        return replace(
+            self, lines=self.lines[mask], values={k: v[mask] for k, v in self.values.items()}, groups=groups
+        )
+
+    @property
+    def runs(self) -> int:
+        """Distinct runs: groups when a run column is known, else rows."""
+        return self.rows_used if self.groups is None else len(np.unique(self.groups))
 
 
 # ----- reading the file --------------------------------------------------------------------------
@@ -382,23 +396,28 @@ def read_runs(
     columns: dict[str, str] | None = None,
     where: list[str] | tuple[str, ...] = (),
     join: str | None = None,
+    group: str | None = None,
 ) -> RunTable:
     """Read, match, filter and validate a CSV of runs. Every bad row is reported by line number.
 
-    The file is read in one pass, keeping only the columns the roles and filters use."""
+    ``group`` names the column saying which run a row comes from (default: a column with a usual
+    name, GROUP_NAMES; ``"none"``: no grouping). The file is read in one pass, keeping only the
+    columns the roles, filters and run column use."""
     conditions = [c for expr in where for c in parse_filter(expr)]
     plan: dict[str, Any] = {}
 
     def wanted(header: list[str]) -> set[int]:
         mapping = match_columns(header, columns or {})
         plan["mapping"] = mapping
+        plan["group"] = group_column(header, group, {idx for idx, _, _ in mapping.values()})
         plan["filters"] = [
             _resolve(header, c.name, "--where")
             if c.is_text or c.name not in ROLES or c.name not in mapping
             else None
             for c in conditions
         ]
-        return {idx for idx, _, _ in mapping.values()} | {f[0] for f in plan["filters"] if f is not None}
+        used = {idx for idx, _, _ in mapping.values()} | {f[0] for f in plan["filters"] if f is not None}
+        return used | ({plan["group"]} if plan["group"] is not None else set())
 
     extra = None
     if join:
@@ -456,7 +475,29 @@ def read_runs(
         rows_read=len(table.lines),
         filters=list(where),
     )
+    if plan["group"] is not None:
+        labels = np.array(table.cells[plan["group"]], dtype=object)[keep]
+        if any(not label for label in labels):
+            first = int(table.lines[keep][[not label for label in labels].index(True)])
+            raise InputError(
+                f"data file {path!r}: line {first}: the run column is empty (fill it, or --group none)"
+            )
+        out.groups = labels.astype(str)
+        out.group_column = table.header[plan["group"]]
     return derive(out)
+
+
+def group_column(header: list[str], group: str | None, taken: set[int]) -> int | None:
+    """The index of the run column: ``group`` by name, or the one column with a usual run name."""
+    if group is not None:
+        if normalise(group) == NO_GROUP:
+            return None
+        return _resolve(header, group, "--group")[0]
+    hits = [i for i, h in enumerate(header) if normalise(h) in GROUP_NAMES and i not in taken]
+    if len(hits) > 1:
+        names = ", ".join(repr(header[i]) for i in hits)
+        raise InputError(f"several columns could name the run: {names}; choose one with --group NAME")
+    return hits[0] if hits else None
 
 
 def derive(table: RunTable) -> RunTable:
@@ -497,8 +538,13 @@ def average_duplicates(table: RunTable, keys: list[str]) -> RunTable:
     order = np.argsort(first)
     values = {k: v[first][order] for k, v in table.values.items()}
     values["loss"] = loss[order]
+    groups = None if table.groups is None else table.groups[first][order]
     return replace(
-        table, values=values, lines=table.lines[first][order], averaged=int(len(table.lines) - len(first))
+        table,
+        values=values,
+        lines=table.lines[first][order],
+        averaged=int(len(table.lines) - len(first)),
+        groups=groups,
     )
 
 

@@ -60,6 +60,7 @@ class FitRequest:
     columns: dict[str, str] = field(default_factory=dict)
     where: list[str] = field(default_factory=list)
     join: str | None = None
+    group: str | None = None  # the run column (None: detected by name; "none": resample rows)
     fixed: dict[str, float] = field(default_factory=dict)
     bootstrap: int = 0
     seed: int = 0
@@ -258,7 +259,7 @@ class FitComparison:
 
 def fit_runs(req: FitRequest, progress=None) -> FitReport | FitComparison:
     """Run the fit: a FitReport (one law), or a FitComparison (several --law with --holdout)."""
-    table = read_runs(req.path, columns=req.columns, where=req.where, join=req.join)
+    table = read_runs(req.path, columns=req.columns, where=req.where, join=req.join, group=req.group)
     try:
         if req.method == "isoflop":
             return _isoflop(req, table, progress)
@@ -315,6 +316,14 @@ def _check_fixed(req: FitRequest, forms: list[FitForm]) -> None:
                 f"--fix pins every parameter of the {form.name} law ({', '.join(form.display)}): "
                 "nothing left to fit; pin fewer parameters"
             )
+
+
+def _resampled(req: FitRequest, table: RunTable) -> str:
+    """What the bootstrap resampled: whole runs (by a run column) or rows."""
+    if table.groups is None:
+        return f"rows ({table.rows_used:,}; no run column: name one with --group if rows share runs)"
+    how = "named by --group" if req.group else "detected by name"
+    return f"runs ({table.runs:,} in column {table.group_column!r}, {how}; {table.rows_used:,} rows)"
 
 
 def _parametric(req: FitRequest, table: RunTable, progress) -> FitReport:
@@ -385,6 +394,7 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> FitReport:
             req.seed,
             fixed={k: v for k, v in req.fixed.items() if k in primary.display},
             progress=progress,
+            groups=fit_table.groups,
         )
         draws = [{**params, **d} for d in raw]
         spans = boot.intervals(raw, req.level)
@@ -420,6 +430,7 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> FitReport:
         "best_basin_starts": best.best_basin_starts,
         "standard_errors": standard_errors,
         "intervals": intervals,
+        "resampled": _resampled(req, fit_table) if req.bootstrap else None,
         "residuals": diagnose.residual_summary(fit_table["loss"], predicted),
         "holdout": {"expression": req.holdout, **holdout_summary} if holdout_summary else None,
         "regime": [r["reading"] for r in regime],
@@ -712,6 +723,8 @@ def _isoflop(req: FitRequest, table: RunTable, progress) -> FitReport:
         "tokens_exponent_interval": _pair(result.tokens_exponent_interval),
         "budgets_used": result.budgets_used,
         "budgets": len(result.optima),
+        "n_exponent_central": result.n_exponent_central,
+        "warnings": list(result.grid_warnings),
     }
     preset = _preset(req, table, {"frontier": frontier}, _flops_range(fit_table), fit_block, [])
     return FitReport(
@@ -726,7 +739,9 @@ def _isoflop(req: FitRequest, table: RunTable, progress) -> FitReport:
             "level": result.level,
             "budgets_used": result.budgets_used,
             "optima": iso.get("optima"),
+            "n_exponent_central": result.n_exponent_central,
         },
+        warnings=list(result.grid_warnings),
     )
 
 
