@@ -427,6 +427,12 @@ def fit(
         None, "--holdout", help='Fit on the rest, report errors on e.g. "flops>=1e21".'
     ),
     method: str = typer.Option("parametric", "--method", help="parametric or isoflop (Approach 2)."),
+    search: str = typer.Option(
+        "grid",
+        "--search",
+        help="Parametric starts: grid (Hoffmann et al.'s, the reference) or projection (variable "
+        "projection over the exponents; same objective, often faster).",
+    ),
     average: bool = typer.Option(
         False,
         "--average-duplicates",
@@ -472,6 +478,7 @@ def fit(
         path=data,
         laws=laws,
         method=method,
+        search=search,
         columns=parse_column_spec(columns),
         where=list(where or []),
         join=join,

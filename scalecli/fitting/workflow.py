@@ -40,6 +40,7 @@ from scalecli.laws import Family, FitForm, FitVariant, fit_form, fit_variants
 
 LAWS = tuple(fit_variants())  # scale fit --law choices at import (the registry is asked at run time)
 METHODS = ("parametric", "isoflop")
+SEARCHES = ("grid", "projection")  # --search: the reference grid of starts, or variable projection
 
 # Bootstrap draws a fit may take (module docstring): each is a warm-started refit of the law.
 MAX_BOOTSTRAP = 2_000
@@ -57,6 +58,7 @@ class FitRequest:
     path: str
     law: str = "chinchilla"
     method: str = "parametric"
+    search: str = "grid"  # parametric starts: Hoffmann's grid, or variable projection over the exponents
     columns: dict[str, str] = field(default_factory=dict)
     where: list[str] = field(default_factory=list)
     join: str | None = None
@@ -93,6 +95,8 @@ class FitRequest:
                 raise InputError("--bootstrap takes one --law; compare families first, then refit the one")
             if self.method != "parametric":
                 raise InputError("several --law values compare parametric fits; drop --method isoflop")
+        if self.search not in SEARCHES:
+            raise InputError(f"--search must be {' or '.join(SEARCHES)}, got {self.search!r}")
         if self.method not in METHODS:
             raise InputError(f"--method must be parametric or isoflop, got {self.method!r}")
         if self.method == "isoflop" and self.law != "chinchilla":
@@ -361,7 +365,8 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> FitReport:
             )
         _check_identifiable(req, fit_table, form, free)
         _check_pinned_e(fixed, fit_table)
-        results[form.name] = parametric.fit(
+        search = parametric.fit_projected if req.search == "projection" else parametric.fit
+        results[form.name] = search(
             form.name, [fit_table[r] for r in form.roles], fit_table["loss"], fixed=fixed
         )
     best = results[primary.name]
@@ -423,6 +428,7 @@ def _parametric(req: FitRequest, table: RunTable, progress) -> FitReport:
         "forms": [f.name for f in forms],
         **_provenance(req, table, fit_table),
         "objective": best.objective,
+        "search": req.search,
         "points": best.points,
         "starts": best.starts,
         "grid_size": best.grid_size,

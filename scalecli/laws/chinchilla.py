@@ -12,7 +12,15 @@ import numpy as np
 
 from scalecli.errors import InputError
 from scalecli.laws.base import Conditions, Family, FitVariant, Law, Param, check_exponents, power_law_optimum
-from scalecli.laws.forms import HOFFMANN_E, HOFFMANN_EXP, HOFFMANN_SCALE, FitForm, log_additive
+from scalecli.laws.forms import (
+    HOFFMANN_E,
+    HOFFMANN_EXP,
+    HOFFMANN_SCALE,
+    VP_EXPONENTS,
+    FitForm,
+    Projection,
+    log_additive,
+)
 
 PARAMS = (
     Param("E", "irreducible loss (the entropy of the text)", "nats/token", "loss"),
@@ -148,6 +156,17 @@ FORM = FitForm(
     log_model=log_additive,
     model=_model,
     exponents=(("alpha", "params", "parameters"), ("beta", "tokens", "tokens")),
+    # variable projection (Czech 2026, Open-Athena/scaling-law-analysis, "VPNLS"): for fixed
+    # exponents E, A and B are linear; exponents on their 32 x 32 grid from 0.05 to 0.95
+    profile=Projection(
+        linear=("A", "B", "E"),
+        nonlinear=(("alpha", VP_EXPONENTS), ("beta", VP_EXPONENTS)),
+        columns=lambda v, X: {
+            "A": np.exp(-v["alpha"] * X[0]),
+            "B": np.exp(-v["beta"] * X[1]),
+            "E": np.ones((1, X[0].size)),
+        },
+    ),
 )
 
 FAMILY = Family(

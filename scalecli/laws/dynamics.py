@@ -32,6 +32,7 @@ from scalecli.laws.forms import (
     HOFFMANN_EXP,
     HOFFMANN_SCALE,
     LN_1E9,
+    VP_EXPONENTS,
     FitForm,
     Projection,
     Schedule,
@@ -318,6 +319,16 @@ FORM = FitForm(
     log_model=log_additive,
     model=_model,
     exponents=(("alpha", "params", "parameters"), ("beta", "steps", "steps")),
+    # variable projection (fitting.parametric.fit_projected): E, A_N, A_S linear for fixed exponents
+    profile=Projection(
+        linear=("A_N", "A_S", "E"),
+        nonlinear=(("alpha", VP_EXPONENTS), ("beta", VP_EXPONENTS)),
+        columns=lambda v, X: {
+            "A_N": np.exp(-v["alpha"] * X[0]),
+            "A_S": np.exp(-v["beta"] * X[1]),
+            "E": np.ones((1, X[0].size)),
+        },
+    ),
 )
 _EXP = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0, 1.5)
 _B_CRIT = (1e4, 1e5, 1e6, 1e7, 1e8, 1e9)  # tokens

@@ -53,6 +53,9 @@ def steps(lo: float, hi: float, step: float) -> tuple[float, ...]:
 HOFFMANN_EXP = steps(0.0, 2.0, 0.5)
 HOFFMANN_E = steps(-1.0, 1.0, 0.5)
 HOFFMANN_SCALE = steps(0.0, 25.0, 5.0)
+# Exponents searched by variable projection (Czech 2026, Open-Athena/scaling-law-analysis:
+# a 32 x 32 grid from 0.05 to 0.95, then Nelder-Mead)
+VP_EXPONENTS = tuple(float(x) for x in np.linspace(0.05, 0.95, 32))
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class FitForm:
     # can only be pinned to a value > 0; the others may be pinned to any finite value.
     lower: tuple[float | None, ...] | None = None
     projection: Projection | None = None  # starts by variable projection instead of the grid
+    # the linear/nonlinear split parametric.fit_projected searches (default: ``projection``)
+    profile: Projection | None = None
     schedule: Schedule = field(default_factory=Schedule)
     # each loss exponent: (name, the input the loss falls with, what it scales with for the regime
     # reading of a fit, Bahri et al. 2024)
