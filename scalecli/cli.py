@@ -42,6 +42,15 @@ def _complete_format(incomplete: str) -> list[str]:
     return [f for f in ("table", "json", "yaml", "csv") if f.startswith(incomplete.lower())]
 
 
+def _number(option: str, raw: str, flag: str) -> float:
+    """A number given to a command-specific flag, parsed as the option ``option`` of options.OPTIONS."""
+    from scalecli import options
+
+    value = options.parse_value(options.BY_NAME[option], raw, flag)
+    assert isinstance(value, float)  # numeric option rows parse to floats
+    return value
+
+
 def _format(fmt: str | None, command: str) -> str:
     """--format, else scale.yaml's format, else table."""
     from scalecli import config, render
@@ -584,6 +593,138 @@ def check(
         raise CheckFailed(f"{failed} of {len(payload['results'])} assertions failed")
 
 
+@app.command(short_help="Which small runs to train before a big one, and how precise they make it.")
+def design(
+    target_flops: str | None = typer.Option(
+        None, "--target-flops", help="The big run's training budget (FLOPs)."
+    ),
+    target_params: str | None = typer.Option(
+        None, "--target-params", help="Or its size: the budget at which the prior makes it compute-optimal."
+    ),
+    law: str = typer.Option("besiroglu2024", "--law", help="Prior law: a preset or a fitted law file."),
+    fraction: str | None = typer.Option(
+        None, "--fraction", help="Share of the target's compute to spend on the ladder (default 0.05)."
+    ),
+    gpu_hours: str | None = typer.Option(
+        None, "--gpu-hours", help="Ladder budget in GPU-hours (--gpu, --mfu)."
+    ),
+    budget_usd: str | None = typer.Option(
+        None, "--budget-usd", help="Ladder budget in dollars (--gpu, --mfu, --usd-per-gpu-hour)."
+    ),
+    gpu: str | None = typer.Option(
+        None, "--gpu", help="Accelerator of the ladder runs (see 'scale hardware')."
+    ),
+    mfu: str | None = typer.Option(None, "--mfu", help="Model FLOPs utilisation of the ladder runs."),
+    usd_per_gpu_hour: str | None = typer.Option(None, "--usd-per-gpu-hour", help="Price of a GPU-hour."),
+    noise: float = typer.Option(
+        0.01, "--noise", help="Run-to-run noise of the final loss, relative (0.01 = 1%)."
+    ),
+    sizes: int = typer.Option(5, "--sizes", help="Model sizes per budget."),
+    budgets: int = typer.Option(3, "--budgets", help="IsoFLOP budgets."),
+    spread: float = typer.Option(4.0, "--spread", help="Sizes span N*/S to N*·S around the prior's optimum."),
+    budget_factor: float = typer.Option(2.0, "--budget-factor", help="Ratio between successive budgets."),
+    hparams: str | None = typer.Option(
+        None,
+        "--hparams",
+        help="Learning rate and batch per run: deepseek2024, steplaw2025, porian2024 or FILE.",
+    ),
+    replications: int = typer.Option(100, "--replications", help="Simulated ladders behind the precision."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the simulation."),
+    compare: bool = typer.Option(
+        False, "--compare", help="Also the precision of alternative ladders at equal cost."
+    ),
+    next_runs: str | None = typer.Option(
+        None,
+        "--next",
+        help="CSV of runs already trained: rank candidate next runs by variance reduction per FLOP.",
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", metavar="FORMAT", help=FORMAT_HELP, autocompletion=_complete_format
+    ),
+) -> None:
+    """Design the ladder of small runs for a target budget, with the precision it buys on N*, D*
+    and the loss at the target, by simulation from a prior law (docs/statistics.md).
+
+    Examples:
+
+    \b
+      scale design --target-flops 1e24 --law besiroglu2024
+      scale design --target-flops 1e24 --fraction 0.02 --noise 0.005 --compare
+      scale design --target-flops 1e24 --gpu-hours 50000 --gpu H100 --mfu 0.4 --hparams deepseek --format csv
+      scale design --target-flops 1e24 --next runs.csv
+    """
+    from scalecli import app as application
+    from scalecli import compute, options, render
+    from scalecli import design as designing
+
+    fmt = _format(fmt, "design")
+    preset = application.load_laws([law])[0]
+    if (target_flops is None) == (target_params is None):
+        raise InputError("scale design needs exactly one of --target-flops C or --target-params N")
+    if target_flops is not None:
+        target = _number("flops", target_flops, "--target-flops")
+    else:
+        target = designing.flops_for_params(
+            preset, _number("max_params", str(target_params), "--target-params")
+        )
+    if next_runs is not None:
+        ranked = designing.next_runs(preset, next_runs, target)
+        payload = {"scalecli_version": __version__, **ranked}
+        _emit(payload, fmt, lambda: render.next_runs_table(payload), payload["candidates"])
+        return
+    values: dict[str, Any] = {"gpu": gpu}
+    for name, raw_value in (
+        ("mfu", mfu),
+        ("usd_per_gpu_hour", usd_per_gpu_hour),
+        ("gpu_hours", gpu_hours),
+        ("budget_usd", budget_usd),
+    ):
+        if raw_value is not None:
+            values[name] = options.parse_value(options.BY_NAME[name], raw_value, as_flag(name))
+    hardware = compute.make_hardware(values)
+    budget = compute.budget_flops(values, hardware)
+    if budget is not None and fraction is not None:
+        raise InputError("give the ladder's budget once: --fraction, --gpu-hours or --budget-usd")
+    if budget is None:
+        share = 0.05 if fraction is None else _number("mfu", fraction, "--fraction")
+        budget = share * target
+    hp = None
+    if hparams is not None:
+        from scalecli import hparams as hparam_laws
+
+        hp = hparam_laws.load(hparams)
+    shape = designing.Shape(sizes, budgets, spread, budget_factor)
+    main = designing.design(
+        preset,
+        target,
+        budget,
+        noise=noise,
+        shape=shape,
+        replications=replications,
+        seed=seed,
+        hparams=hp,
+        hardware=hardware,
+    )
+    payload = {"scalecli_version": __version__, "law": preset.name, **main.to_dict()}
+    alternatives = []
+    if compare:
+        others = [s for s in designing.ALTERNATIVES if s != shape][:2]
+        alternatives = [
+            designing.design(
+                preset, target, budget, noise=noise, shape=s, replications=replications, seed=seed
+            ).to_dict()
+            for s in others
+        ]
+        payload["alternatives"] = alternatives
+
+    def table() -> None:
+        render.design_table(payload)
+        if alternatives:
+            render.designs_table([payload, *alternatives])
+
+    _emit(payload, fmt, table, payload["runs"])
+
+
 @app.command(short_help="Compute multiplier of recipe B over recipe A, with an interval.")
 def compare(
     baseline: str = typer.Argument(..., help="Recipe A: a CSV of its runs, or a fitted law YAML."),
@@ -611,15 +752,11 @@ def compare(
       scale compare a.yaml b.yaml --flops 1e22
     """
     from scalecli import compare as comparing
-    from scalecli import options, render
+    from scalecli import render
 
     fmt = _format(fmt, "compare")
-    budget = None if flops is None else float(options.parse_value(options.BY_NAME["flops"], flops, "--flops"))  # type: ignore[arg-type]
-    target = (
-        None
-        if target_loss is None
-        else float(options.parse_value(options.BY_NAME["target_loss"], target_loss, "--target-loss"))  # type: ignore[arg-type]
-    )
+    budget = None if flops is None else _number("flops", flops, "--flops")
+    target = None if target_loss is None else _number("target_loss", target_loss, "--target-loss")
     result = comparing.run(
         baseline,
         candidate,

@@ -677,3 +677,88 @@ def compare_table(result: dict[str, Any]) -> None:
     for note in result.get("notes", []):
         rows.append(("note", note))
     key_value_table("Compare", rows)
+
+
+def _precision_text(p: dict[str, float]) -> str:
+    if not math.isfinite(p["lo"]):
+        return "-"
+    return f"x{p['lo']:.2f}-{p['hi']:.2f} ({p['bias']:+.1%})"
+
+
+def design_table(result: dict[str, Any]) -> None:
+    """scale design: the ladder's runs, then the precision it buys at the target."""
+    runs = result["runs"]
+    lr = any("learning_rate" in r for r in runs)
+    money = any("gpu_hours" in r for r in runs)
+    columns = ["run", "params", "tokens", "FLOPs", "steps", "batch", *(["peak LR"] if lr else [])]
+    columns += ["GPU-hours", *(["USD"] if any("cost_usd" in r for r in runs) else [])] if money else []
+    rows = []
+    for i, r in enumerate(runs, 1):
+        row = [
+            str(i),
+            human_count(r["params"]),
+            human_count(r["tokens"]),
+            human_flops(r["flops"]),
+            human_count(r["steps"]),
+            human_count(r["batch_tokens"]),
+        ]
+        if lr:
+            row.append(f"{r['learning_rate']:.3g}")
+        if money:
+            row.append(human_count(r["gpu_hours"]))
+            if "cost_usd" in r:
+                row.append(human_count(r["cost_usd"]))
+        rows.append(row)
+    simple_table(
+        f"Ladder: {result['design']} ({len(runs)} runs, {result['fraction']:.1%} of the target)",
+        columns,
+        rows,
+    )
+    designs_table([result])
+
+
+def designs_table(results: list[dict[str, Any]]) -> None:
+    """Precision of one or several designs: the 90% range of estimate / truth at the target."""
+    first = results[0]
+    target = first["prior_target"]
+    simple_table(
+        f"Predicted precision at {human_flops(first['target_flops'])} FLOPs",
+        ["design", "runs", "N*", "D*", "loss"],
+        [
+            (
+                r["design"],
+                str(len(r["runs"])),
+                _precision_text(r["precision"]["params"]),
+                _precision_text(r["precision"]["tokens"]),
+                _precision_text(r["precision"]["loss"]),
+            )
+            for r in results
+        ],
+        notes=[
+            f"90% range of the fitted answer over the prior's (N* {human_count(target['params'])}, D* "
+            f"{human_count(target['tokens'])}, loss {target['loss']:.4g}) and the median bias, over "
+            f"{first['replications']} simulated ladders with {first['noise']:.2%} run-to-run noise",
+            *[n for r in results for n in r.get("notes", [])],
+        ],
+    )
+
+
+def next_runs_table(result: dict[str, Any]) -> None:
+    """scale design --next: candidate runs ranked by variance reduction of ln N* per FLOP."""
+    simple_table(
+        f"Next runs for {human_flops(result['target_flops'])} FLOPs (fitted on {result['runs']} runs: N* "
+        f"{human_count(result['n_star'])}, sd of ln N* {result['sd_ln_n_star']:.3f})",
+        ["rank", "params", "tokens", "FLOPs", "sd ln N* after", "reduction / 1e18 FLOPs"],
+        [
+            (
+                str(i),
+                human_count(c["params"]),
+                human_count(c["tokens"]),
+                human_flops(c["flops"]),
+                f"{c['sd_ln_n_star']:.3f}",
+                f"{c['reduction_per_exaflop']:.3g}",
+            )
+            for i, c in enumerate(result["candidates"], 1)
+        ],
+        notes=["linearised (delta method) variance of ln N* at the target; a cost-aware V-optimal ranking"],
+    )
