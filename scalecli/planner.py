@@ -530,14 +530,35 @@ def allocations(
     if not isinstance(law, Law):
         _refuse_frontier_extras(preset, request)
         return law.allocate(flops, preset.batch), FRONTIER
-    cond = conditions_for(preset, request)
-    params = law.closed_form_params(flops, cond)
-    method = "closed form"
-    if params is None:
-        params, method = _numeric_optimum(law, flops, cond), "numerical"
-    tokens, steps, batch = law.allocation(params, flops, cond)
-    loss = law.loss_on_budget(params, flops, cond)
-    return {"params": params, "tokens": tokens, "steps": steps, "batch_tokens": batch, "loss": loss}, method
+    base = conditions_for(preset, request)
+    best: dict[str, np.ndarray] | None = None
+    methods = set()
+    # the discrete settings a plan would choose among (e.g. a precision law's training bits): each
+    # solved over all budgets, the best kept per budget, as _plan does for one budget
+    for option in law.discrete_options(base):
+        cond = dataclasses.replace(base, extra={**base.extra, **option})
+        configured = law.for_conditions(cond)
+        params = configured.closed_form_params(flops, cond)
+        method = "closed form"
+        if params is None:
+            params, method = _numeric_optimum(configured, flops, cond), "numerical"
+        methods.add(method)
+        tokens, steps, batch = configured.allocation(params, flops, cond)
+        loss = configured.loss_on_budget(params, flops, cond)
+        values = {"params": params, "tokens": tokens, "steps": steps, "batch_tokens": batch, "loss": loss}
+        values = {
+            k: np.broadcast_to(np.asarray(v, dtype=float), flops.shape).copy() for k, v in values.items()
+        }
+        for key, value in option.items():
+            values[key] = np.full(flops.shape, float(value))
+        if best is None:
+            best = values
+            continue
+        better = values["loss"] < best["loss"]
+        for key in values:
+            best[key] = np.where(better, values[key], best.get(key, np.full(flops.shape, np.nan)))
+    assert best is not None  # discrete_options always gives at least one option
+    return best, "numerical" if "numerical" in methods else "closed form"
 
 
 def _numeric_optimum(law: Law, flops: np.ndarray, cond: Conditions) -> np.ndarray:

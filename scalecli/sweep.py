@@ -27,9 +27,13 @@ class Sweep:
     tokens_per_param: list[float]
     loss: list[float]
     method: str
+    settings: dict[str, list[float]] | None = None  # per budget, what the law chose (e.g. train_bits)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.settings is None:
+            out.pop("settings")
+        return out
 
 
 def sweep(preset: Preset, flops, batch_tokens: float | None = None) -> Sweep:
@@ -52,7 +56,11 @@ def sweep(preset: Preset, flops, batch_tokens: float | None = None) -> Sweep:
         tokens_per_param=(np.asarray(tokens) / np.asarray(params)).tolist(),
         loss=np.asarray(loss).tolist(),
         method=method,
+        settings={k: np.asarray(v).tolist() for k, v in values.items() if k not in ALLOCATION_KEYS} or None,
     )
+
+
+ALLOCATION_KEYS = ("params", "tokens", "steps", "batch_tokens", "loss")
 
 
 def _check_plausible(preset: Preset, flops, params, tokens, steps, batch, loss) -> None:

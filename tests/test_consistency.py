@@ -137,3 +137,20 @@ def test_brief_prints_only_the_recommended_plan(cli):
     r = cli("plan", "--flops", "1e21", "--brief", "--law", "kaplan2020", "--format", "json")
     assert [p["law"] for p in r.json()["plans"]] == ["kaplan2020"]
     assert math.isclose(r.json()["plans"][0]["params"], 1.9978e9, rel_tol=1e-4)  # REFERENCE §1.7
+
+
+@pytest.mark.parametrize("name", LOSS_LAWS)
+def test_sweep_agrees_with_plan_at_every_budget(name):
+    # a sweep is the plan at each budget, settings a plan chooses included (the precision law's
+    # training bits, the MoE law's expert count)
+    from scalecli.sweep import sweep
+
+    preset = presets.load(name)
+    budgets = [1e19, 1e21, 1e23]
+    s = sweep(preset, budgets)
+    for i, c in enumerate(budgets):
+        p = plan(preset, PlanRequest(flops=c))
+        assert s.params[i] == pytest.approx(p.params, rel=1e-5), (name, c)
+        assert s.loss[i] == pytest.approx(p.loss, rel=1e-6), (name, c)
+        for key, values in (s.settings or {}).items():
+            assert values[i] == p.settings[key], (name, c, key)
