@@ -124,23 +124,20 @@ def main() -> None:
     print(f"Epoch Chinchilla runs: {loss.size} points; {os.cpu_count()} CPUs, load average {load_avg}")
 
     pm.fit("chinchilla", [n, d], loss)  # warm-up (imports, caches)
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        fast = pm.fit("chinchilla", [n, d], loss)
-        times.append(time.perf_counter() - start)
-    t_fast = statistics.median(times)
+    searches = {"grid": pm.fit, "projection": pm.fit_projected}
+    times: dict[str, list[float]] = {name: [] for name in searches}
+    results = {}
+    for _ in range(args.repeats):  # interleaved, so both see the same machine load
+        for name, search in searches.items():
+            start = time.perf_counter()
+            results[name] = search("chinchilla", [n, d], loss)
+            times[name].append(time.perf_counter() - start)
+    fast, vp = results["grid"], results["projection"]
+    t_fast, t_vp = (statistics.median(times[name]) for name in searches)
     print(
         f"(a) fast fit:  {t_fast:8.3f} s (median of {args.repeats}); grid {fast.grid_size}, "
         f"local runs {fast.starts}, best-basin runs {fast.best_basin_starts}; objective {fast.objective:.13g}"
     )
-
-    vp_times = []
-    for _ in range(args.repeats):  # interleaved with nothing else: the grid fit's medians above
-        start = time.perf_counter()
-        vp = pm.fit_projected("chinchilla", [n, d], loss)
-        vp_times.append(time.perf_counter() - start)
-    t_vp = statistics.median(vp_times)
     print(
         f"(c) variable projection: {t_vp:8.3f} s (median of {args.repeats}); {vp.grid_size} exponent pairs, "
         f"Nelder-Mead, polish; objective {vp.objective:.13g} ({vp.objective - fast.objective:+.2e} against "

@@ -708,12 +708,11 @@ def design(
     payload = {"scalecli_version": __version__, "law": preset.name, **main.to_dict()}
     alternatives = []
     if compare:
-        others = [s for s in designing.ALTERNATIVES if s != shape][:2]
         alternatives = [
-            designing.design(
-                preset, target, budget, noise=noise, shape=s, replications=replications, seed=seed
-            ).to_dict()
-            for s in others
+            d.to_dict()
+            for d in designing.alternatives(
+                preset, target, budget, shape=shape, noise=noise, replications=replications, seed=seed
+            )
         ]
         payload["alternatives"] = alternatives
 

@@ -34,8 +34,7 @@ class Recipe:
 
     label: str
     preset: Any
-    runs: int | None = None  # runs fitted (None: a law file)
-    configurations: np.ndarray | None = field(default=None, repr=False)  # per run (params, tokens)
+    configurations: np.ndarray | None = field(default=None, repr=False)  # fitted rows' inputs (a CSV)
 
 
 @dataclass
@@ -78,35 +77,25 @@ def load_recipe(path: str, *, law: str, bootstrap: int, seed: int, group: str | 
     if Path(path).suffix.lower() != ".csv":  # a fitted law file, or a preset by name
         preset = presets.load(path)
         return Recipe(Path(path).name, preset)
-    from scalecli.fitting.workflow import FitRequest, fit_runs
+    from scalecli.fitting.workflow import FitReport, FitRequest, fit_runs
 
     report = fit_runs(
         FitRequest(
             path=path, laws=(law,), bootstrap=bootstrap, seed=seed, group=group, command="scale compare"
         )
     )
-    mapping = report.to_dict()["law"]
-    preset = presets.preset_from_mapping(mapping, f"the fit of {path}")
-    curves = getattr(report, "curves", None)
+    assert isinstance(report, FitReport)  # one law: a report, not a comparison
+    preset = presets.preset_from_mapping(report.to_dict()["law"], f"the fit of {path}")
     configurations = None
-    runs = mapping.get("fit", {}).get("rows_used")
-    if curves is not None:
-        configurations = np.stack([np.asarray(x, dtype=float) for x in curves.inputs], axis=1)
-    return Recipe(Path(path).name, preset, runs, configurations)
+    if report.curves is not None:
+        configurations = np.stack([np.asarray(x, dtype=float) for x in report.curves.inputs], axis=1)
+    return Recipe(Path(path).name, preset, configurations)
 
 
 def _optimal_losses(preset, flops: np.ndarray) -> np.ndarray:
     from scalecli.planner import allocations
 
     return np.asarray(allocations(preset, flops)[0]["loss"], dtype=float)
-
-
-def _with_law(preset, params: dict[str, float]):
-    import dataclasses
-
-    from scalecli.laws import family
-
-    return dataclasses.replace(preset, law=family(preset.family).make(params, preset.name), draws=[])
 
 
 def multiplier_at_budget(baseline, candidate, flops: float) -> float:
@@ -173,7 +162,7 @@ def compare(
         values = []
         for da, db in zip(a.draws[:k], b.draws[:k], strict=True):
             try:
-                values.append(one(_with_law(a, da), _with_law(b, db)))
+                values.append(one(a.with_params(da), b.with_params(db)))
             except InputError:
                 values.append(math.nan)
         finite = [v for v in values if math.isfinite(v)]
@@ -216,9 +205,6 @@ def _pairing(baseline: Recipe, candidate: Recipe) -> str:
     return "independent (the files' runs differ: each fit resampled on its own)"
 
 
-MAX_BOOTSTRAP = 2_000  # draws per fit, as scale fit's --bootstrap
-
-
 def run(
     baseline: str,
     candidate: str,
@@ -232,7 +218,9 @@ def run(
     level: float = 0.9,
 ) -> Comparison:
     """``scale compare``: load (or fit) both recipes with the same seed, then compare them."""
-    if (flops is None) == (target_loss is None):
+    from scalecli.fitting.workflow import MAX_BOOTSTRAP
+
+    if (flops is None) == (target_loss is None):  # before any fit is made
         raise InputError("scale compare needs exactly one of --flops C or --target-loss L")
     if isinstance(bootstrap, bool) or not 0 <= bootstrap <= MAX_BOOTSTRAP:
         raise InputError(f"--bootstrap must be a whole number from 0 to {MAX_BOOTSTRAP:,}")

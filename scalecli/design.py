@@ -29,7 +29,6 @@ from scalecli.fitting import simulation as sim
 
 MAX_REPLICATIONS = 1_000
 MAX_RUNS = 200
-QUANTITY_NAMES = {"params": "N*", "tokens": "D*", "loss": "loss"}
 
 
 @dataclass(frozen=True)
@@ -88,19 +87,14 @@ class Design:
 
 
 def _check_prior(preset) -> Any:
-    from scalecli.laws import Law, family
+    from scalecli.laws import Law
 
     law = preset.law
     if not isinstance(law, Law):
         raise InputError(
             f"{preset.name} is an empirical frontier: a design needs a loss law to simulate runs"
         )
-    form = family(preset.family).forms[0]
-    if form.roles != ("params", "tokens"):
-        raise InputError(
-            f"{preset.name}: scale design simulates runs of (params, tokens); the {preset.family} family "
-            f"fits {', '.join(form.roles)}"
-        )
+    sim.simulable_form(preset.family)
     return law
 
 
@@ -113,12 +107,7 @@ def ladder(preset, shape: Shape, target_flops: float, ladder_flops: float) -> si
             "spend a fraction of it"
         )
     rel = shape.relative_budgets()
-    top = ladder_flops / (shape.sizes * float(rel.sum()))
-    if top >= target_flops:
-        raise InputError(
-            f"the ladder's largest budget ({top:.3g} FLOPs) is not below the target ({target_flops:.3g}): "
-            "spend a smaller fraction on the ladder"
-        )
+    top = ladder_flops / (shape.sizes * float(rel.sum()))  # below the target, as the ladder is
     return sim.ladder_for(law, list(top * rel), list(shape.size_factors()), checkpoints=(1.0,))
 
 
@@ -204,9 +193,10 @@ def _precision(preset, lad, noise, target_flops, truth, replications, seed):
     """Relative bias (median) and the 5th-95th percentile range of estimate / truth."""
     from scalecli.fitting.parametric import fit, fit_projected
     from scalecli.laws import family
+    from scalecli.numerics import percentile_interval
 
     spec = family(preset.family)
-    form = spec.forms[0]
+    form = sim.simulable_form(preset.family)
     search = fit_projected if (form.profile or form.projection) is not None else fit
     law = preset.law
     rng = np.random.default_rng(seed)
@@ -228,8 +218,8 @@ def _precision(preset, lad, noise, target_flops, truth, replications, seed):
         if v.size == 0:
             out[q] = {"bias": math.nan, "lo": math.nan, "hi": math.nan}
             continue
-        lo, hi = np.percentile(v, [5, 95])
-        out[q] = {"bias": float(np.median(v) - 1.0), "lo": float(lo), "hi": float(hi)}
+        lo, hi = percentile_interval(v, 0.9)
+        out[q] = {"bias": float(np.median(v) - 1.0), "lo": lo, "hi": hi}
     return out, failed
 
 
@@ -240,11 +230,14 @@ ALTERNATIVES = (
 )
 
 
-def compare_designs(preset, target_flops, ladder_flops, *, noise, replications, seed, shapes=ALTERNATIVES):
-    """The same compute spent on different ladders: their simulated precision side by side."""
+def alternatives(
+    preset, target_flops, ladder_flops, *, shape: Shape, noise, replications, seed
+) -> list[Design]:
+    """Two other ladders (ALTERNATIVES) for the same compute as ``shape``'s, with their precision."""
+    others = [s for s in ALTERNATIVES if s != shape][:2]
     return [
         design(preset, target_flops, ladder_flops, noise=noise, shape=s, replications=replications, seed=seed)
-        for s in shapes
+        for s in others
     ]
 
 
@@ -262,7 +255,7 @@ def next_runs(preset, path: str, target_flops: float, *, top: int = 10) -> dict[
 
     _check_prior(preset)
     spec = family(preset.family)
-    form = spec.forms[0]
+    form = sim.simulable_form(preset.family)
     table = read_runs(path)
     missing = [r for r in form.roles if not table.has(r)]
     if missing:
@@ -272,14 +265,9 @@ def next_runs(preset, path: str, target_flops: float, *, top: int = 10) -> dict[
     prob = pm._problem(form.name, inputs, table["loss"], None, pm.DEFAULT_DELTA, None)
     theta = np.asarray(best.theta, dtype=float)
 
-    def rows(X: tuple[np.ndarray, ...]) -> np.ndarray:
-        _, cols = form.logpred_jac(prob.full(theta), X)
-        return np.stack([np.broadcast_to(cols[i], X[0].shape) for i in prob.free], axis=1)
-
-    J = rows(prob.X)
+    lp, J = prob.jacobian(theta)
     dof = max(prob.points - len(prob.free), 1)
-    resid = form.logpred(prob.full(theta)[None, :], prob.X)[0] - prob.y
-    s2 = float(resid @ resid) / dof
+    s2 = float((lp - prob.y) @ (lp - prob.y)) / dof
     info = J.T @ J
 
     def ln_n_star(t: np.ndarray) -> float:
@@ -304,7 +292,7 @@ def next_runs(preset, path: str, target_flops: float, *, top: int = 10) -> dict[
         for f in np.exp(np.linspace(-math.log(4.0), math.log(4.0), 5)):
             n = n_star * f
             d = float(fitted.tokens_for_flops(n, c))
-            j = rows((np.array([math.log(n)]), np.array([math.log(d)])))[0]
+            j = prob.jacobian(theta, (np.array([math.log(n)]), np.array([math.log(d)])))[1][0]
             var = float(g @ np.linalg.pinv(info + np.outer(j, j)) @ g) * s2
             candidates.append(
                 {
@@ -331,18 +319,16 @@ def next_runs(preset, path: str, target_flops: float, *, top: int = 10) -> dict[
 def flops_for_params(preset, params: float) -> float:
     """The budget whose compute-optimal size under the prior is ``params`` (for --target-params)."""
     law = _check_prior(preset)
-    grid = np.logspace(12, 36, 2401)
-    sizes = np.array([float(sim.target_quantities(law, c)["params"]) for c in grid[::40]])
-    coarse = grid[::40]
-    if not sizes.min() <= params <= sizes.max():
+
+    def n_star(log_c: float) -> float:
+        return sim.target_quantities(law, math.exp(log_c))["params"]
+
+    lo, hi = math.log(1e12), math.log(1e36)
+    if not n_star(lo) <= params <= n_star(hi):  # N*(C) rises with C
         raise InputError(
             f"{preset.name} never makes {params:.3g} parameters compute-optimal between 1e12 and 1e36 FLOPs"
         )
-    lo, hi = math.log(coarse[0]), math.log(coarse[-1])
-    for _ in range(100):  # N*(C) rises with C
+    for _ in range(100):
         mid = 0.5 * (lo + hi)
-        if sim.target_quantities(law, math.exp(mid))["params"] < params:
-            lo = mid
-        else:
-            hi = mid
+        lo, hi = (mid, hi) if n_star(mid) < params else (lo, mid)
     return math.exp(0.5 * (lo + hi))

@@ -146,6 +146,8 @@ class Plan:
         return asdict(self)
 
 
+# the per-plan law settings predict takes back (Plan.settings; predict's keyword arguments)
+SETTINGS = ("experts", "train_bits", "ptq_bits")
 PLAN_EXTRAS = (
     "experts", "params_active", "params_total", "train_bits", "params_effective", "ptq_bits",
     "ptq_loss_increase", "ptq_critical_tokens",
@@ -178,7 +180,7 @@ def total_params_cap(request: PlanRequest) -> float | None:
 def conditions_for(preset: Preset, request: PlanRequest) -> Conditions:
     batch = preset.batch if request.batch_tokens is None else BatchRule("fixed", request.batch_tokens)
     extra: dict[str, float] = {}
-    for key in ("train_bits", "ptq_bits"):  # settings a precision-aware law reads
+    for key in ("train_bits", "ptq_bits"):  # SETTINGS a precision-aware law reads
         if getattr(request, key) is not None:
             extra[key] = getattr(request, key)
     if isinstance(preset.law, Law) and preset.law.caps_total_params:
@@ -408,15 +410,11 @@ INTERVAL_FIELDS = ("params", "tokens", "steps", "loss", "train_flops")
 
 def draw_interval(preset: Preset, request: PlanRequest, result: Plan, level: float = INTERVAL_LEVEL):
     """Push the fit's bootstrap draws through the solver: a ``level`` interval on the plan."""
-    from scalecli.laws import family
-
-    make = family(preset.family).make
     rows = []
     failed = 0
     for draw in preset.draws:
         try:
-            law = make(draw, preset.name)
-            rows.append(_plan(dataclasses.replace(preset, law=law, draws=[]), request, False))
+            rows.append(_plan(preset.with_params(draw), request, False))
         except (InfeasibleError, InputError):
             failed += 1
     if not rows:
@@ -427,9 +425,9 @@ def draw_interval(preset: Preset, request: PlanRequest, result: Plan, level: flo
         out[name] = list(percentile_interval([getattr(r, name) for r in rows], level))
     if failed:
         result.notes.append(f"{failed} of {len(preset.draws)} bootstrap draws give no feasible plan")
-    resampled = (preset.raw.get("fit") or {}).get("resampled")
-    unit = f" (resampled {str(resampled).split(' (')[0]})" if resampled else ""
-    out["resampled"] = str(resampled).split(" (")[0] if resampled else None
+    resampled = (preset.raw.get("fit") or {}).get("resampled") or {}
+    out["resampled"] = resampled.get("unit")
+    unit = f" (resampled {out['resampled']})" if out["resampled"] else ""
     result.notes.append(
         f"interval: {level:.0%} of {len(rows)} bootstrap draws of the fit{unit}, each solved like the plan"
     )
@@ -507,7 +505,7 @@ def _finish(
         notes=all_notes,
         method=solution.method,
     )
-    plan.settings = {k: v for k, v in cond.extra.items() if k in ("experts", "train_bits", "ptq_bits")}
+    plan.settings = {k: v for k, v in cond.extra.items() if k in SETTINGS}
     for key, value in extras.items():  # the family's own plan fields (fields.py lists them)
         if key in PLAN_EXTRAS:
             setattr(plan, key, value)
@@ -555,8 +553,8 @@ def allocations(
             best = values
             continue
         better = values["loss"] < best["loss"]
-        for key in values:
-            best[key] = np.where(better, values[key], best.get(key, np.full(flops.shape, np.nan)))
+        for key in values:  # every option has the same keys
+            best[key] = np.where(better, values[key], best[key])
     assert best is not None  # discrete_options always gives at least one option
     return best, "numerical" if "numerical" in methods else "closed form"
 

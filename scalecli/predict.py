@@ -107,10 +107,6 @@ def predict(
     """
     law = loss_law(preset, "a given configuration")
     settings: dict[str, Any] = {"experts": experts, "train_bits": train_bits, "ptq_bits": ptq_bits}
-    law = law.for_conditions(conditions_for(preset, PlanRequest(target_loss=1.0, **settings)))
-    params, tokens = resolve(law, params, tokens, flops)
-    if params is None or (tokens is None) == (steps is None):
-        raise InputError(f"give exactly one of {ref('tokens')} or {ref('steps')} with {ref('params')}")
     request = PlanRequest(
         target_loss=1.0,
         batch_tokens=batch_tokens,
@@ -119,7 +115,10 @@ def predict(
         **settings,
     )
     cond = conditions_for(preset, request)
-    law = law.for_conditions(cond)
+    law = law.for_conditions(cond)  # the settings change its compute model too
+    params, tokens = resolve(law, params, tokens, flops)
+    if params is None or (tokens is None) == (steps is None):
+        raise InputError(f"give exactly one of {ref('tokens')} or {ref('steps')} with {ref('params')}")
     values = law.predict(params, tokens, steps, cond)
     notes = list(law.notes())
     same_loss = PlanRequest(

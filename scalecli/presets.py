@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from scalecli.errors import InputError, suggest
 from scalecli.files import read_text, shipped_dir, shipped_text
-from scalecli.laws import REGISTRY, AllocationLaw, BatchRule, Frontier, Law
+from scalecli.laws import REGISTRY, AllocationLaw, BatchRule, Frontier, Law, family
 from scalecli.shape import PARAMS_CONVENTIONS
 from scalecli.units import parse_number
 from scalecli.yamlio import load_mapping
@@ -60,6 +60,10 @@ class Preset:
     raw: dict[str, Any] = field(default_factory=dict)
     path: str = ""
     params_convention: str = "total"  # what N counts: shape.PARAMS_CONVENTIONS
+
+    def with_params(self, params: dict[str, float]) -> Preset:
+        """This preset with its law rebuilt from ``params`` (a bootstrap draw): no draws of its own."""
+        return replace(self, law=family(self.family).make(params, self.name), draws=[])
 
     def source_line(self) -> str:
         parts = [self.source.get("citation", ""), self.source.get("where", "")]

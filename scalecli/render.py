@@ -335,6 +335,14 @@ def _pm(value: float, se: float | None, interval: list[float] | None) -> str:
     return text
 
 
+def _resampled_text(r: dict[str, Any]) -> str:
+    """What a fit's bootstrap resampled (fitting.workflow._resampled), in words."""
+    if r["unit"] == "rows":
+        return f"rows ({r['rows']:,}; no run column: name one with --group if rows share runs)"
+    how = "named by --group" if r["column_from"] == "--group" else r["column_from"]
+    return f"runs ({r['runs']:,} in column {r['column']!r}, {how}; {r['rows']:,} rows)"
+
+
 def fit_report(report, out: str | None, plot: str | None) -> None:
     """The fit as a table: the preset's parameters (fitting.workflow.FitReport) with their
     uncertainty, the diagnostics and the warnings."""
@@ -355,7 +363,7 @@ def fit_report(report, out: str | None, plot: str | None) -> None:
             rows.append((label, _pm(value, p.stderr if p else None, p.interval if p else None)))
         rows.append(("", f"uncertainty{level}"))
         if fit.get("resampled"):
-            rows.append(("resampled", str(fit["resampled"])))
+            rows.append(("resampled", _resampled_text(fit["resampled"])))
         rows.append(("objective", f"{result['objective']:.10g} (summed Huber, δ = 1e-3, on log loss)"))
         rows.append(("points", str(result["points"])))
         rows.append(

@@ -62,6 +62,8 @@ class BudgetOptimum:
     used: int  # runs used in the parabola (0 when skipped)
     edge: bool  # minimum at the smallest/largest size sampled -> budget skipped
     reason: str | None = None  # why the budget was skipped (None when it was used)
+    # a grid wide or off-centre around the vertex (grid_warnings): N* refitted on a centred window
+    centred_params: float | None = None
 
 
 @dataclass
@@ -78,7 +80,7 @@ class IsoflopResult:
     bootstrap: int = 0  # bootstrap draws requested
     bootstrap_dropped: int = 0  # draws dropped because fewer than 2 budgets had an interior minimum
     grid_warnings: list[str] = field(default_factory=list)  # grids wide or off-centre enough to bias
-    n_exponent_central: float | None = None  # a refitted on the sizes within GRID_FACTOR of each optimum
+    n_exponent_central: float | None = None  # a with the flagged budgets' centred N* (BudgetOptimum)
 
     def to_dict(self) -> dict:
         """Plain JSON-able data (floats, ints, strings, lists, None)."""
@@ -164,6 +166,7 @@ class _Vertex:
     loss: float | None
     used: int
     reason: str | None
+    span: tuple[float, float] | None = None  # smallest and largest ln N the parabola went through
 
 
 def _budget_vertex(
@@ -194,7 +197,8 @@ def _budget_vertex(
     else:
         slope, intercept = np.polyfit(u, log_tokens[sel], 1)
         lt_star = intercept + slope * u_star
-    return _Vertex(float(x_star), float(lt_star), float(loss_star), int(sel.sum()), None)
+    span = (float(nearest.min()), float(nearest.max()))
+    return _Vertex(float(x_star), float(lt_star), float(loss_star), int(sel.sum()), None, span)
 
 
 def _line(log_c: np.ndarray, log_v: np.ndarray) -> tuple[float, float]:
@@ -270,6 +274,7 @@ def fit_isoflop(
     lt = None if d is None else np.log(d)
 
     vertices = _fit_groups(groups, log_c_rep, x, y, lt, k)
+    grid_warnings, centred, a_central = _grid_check(groups, flops_rep, log_c_rep, x, y, vertices, k)
     optima = [
         BudgetOptimum(
             flops=float(flops_rep[j]),
@@ -280,6 +285,7 @@ def fit_isoflop(
             used=v.used,
             edge=v.x is None,
             reason=v.reason,
+            centred_params=centred[j],
         )
         for j, (g, v) in enumerate(zip(groups, vertices, strict=True))
     ]
@@ -292,7 +298,8 @@ def fit_isoflop(
         )
     a, ln_n, b, ln_d = fit
 
-    grid_warnings, central = _grid_check(groups, flops_rep, log_c_rep, x, y, vertices, k, a)
+    if grid_warnings and a_central is not None:
+        grid_warnings.append(_exponent_reading(a, a_central))
 
     n_iv = t_iv = None
     dropped = 0
@@ -329,7 +336,7 @@ def fit_isoflop(
         bootstrap=draws,
         bootstrap_dropped=dropped,
         grid_warnings=grid_warnings,
-        n_exponent_central=central,
+        n_exponent_central=a_central,
     )
 
 
@@ -341,31 +348,32 @@ def _grid_check(
     y: np.ndarray,
     vertices: list[_Vertex],
     k: int,
-    a: float,
-) -> tuple[list[str], float | None]:
-    """Warnings for budgets whose parabola used sizes beyond GRID_FACTOR of the optimum or
-    off-centre, with how far N* moves when refitted on a centred window (the sizes within
-    GRID_FACTOR of it, or within the narrower side's reach for an off-centre grid), and the N*
-    exponent refitted on those windows (None when fewer than 2 budgets have a vertex)."""
+) -> tuple[list[str], list[float | None], float | None]:
+    """Warnings for budgets whose parabola went through sizes beyond GRID_FACTOR of its vertex or
+    off-centre around it, with how far N* moves when refitted on a centred window (the sizes
+    within GRID_FACTOR of it, or within the narrower side's reach for an off-centre grid); per
+    budget, that centred N* (None where nothing was flagged or measurable); and the N* exponent
+    with the flagged budgets centred (None when fewer than 2 budgets have a vertex)."""
     out: list[str] = []
+    centred: list[float | None] = []
     central: list[_Vertex] = []
     for g, v, c in zip(groups, vertices, flops_rep, strict=True):
-        if v.x is None:
-            central.append(v)
+        centred.append(None)
+        central.append(v)
+        if v.x is None or v.span is None:
             continue
-        sizes = np.unique(x[g])
-        used = sizes[np.argsort(np.abs(sizes - x[g][int(np.argmin(y[g]))]), kind="stable")[:k]]
-        left, right = v.x - used.min(), used.max() - v.x
+        left, right = v.x - v.span[0], v.span[1] - v.x
         wide = max(left, right) > math.log(GRID_FACTOR * SLACK)
         skewed = min(left, right) > 0 and max(left, right) > OFF_CENTRE * min(left, right)
+        if not (wide or skewed):
+            continue
         reach = math.log(GRID_FACTOR * SLACK) if wide else min(left, right) + math.log(SLACK)
         near = g[np.abs(x[g] - v.x) <= reach]
         inner = _budget_vertex(x[near], y[near], None, 0.0, k) if np.unique(x[near]).size >= 3 else None
-        moved = inner is not None and inner.x is not None
-        central.append(inner if moved and inner is not None else v)
-        if not (wide or skewed):
-            continue
-        shift = math.exp(inner.x - v.x) - 1 if moved and inner is not None and inner.x is not None else None
+        shift = None
+        if inner is not None and inner.x is not None:
+            centred[-1], central[-1] = math.exp(inner.x), inner
+            shift = math.exp(inner.x - v.x) - 1
         if shift is not None and abs(shift) < MIN_SHIFT:
             continue  # wide or off-centre, but the vertex does not move: no bias to report
         if shift is None and not wide:
@@ -382,17 +390,19 @@ def _grid_check(
         )
         out.append(f"budget {c:.3g} FLOPs: the parabola's sizes span {span} ({what}); {said}")
     fit = _exponents(central, log_c_rep)
-    a_central = None if fit is None else fit[0]
-    if out and a_central is not None and abs(a_central - a) < 1e-3:
-        out.append(
+    return out, centred, None if fit is None else fit[0]
+
+
+def _exponent_reading(a: float, a_central: float) -> str:
+    """What the centred budgets do to the N* exponent."""
+    if abs(a_central - a) < 1e-3:
+        return (
             f"N* exponent a = {a:.4f} also with each flagged budget refitted on its centred window: the "
             "grids bias the coefficient of N*(C) (by the shifts above), not its exponent"
         )
-    elif out and a_central is not None:
-        out.append(
-            f"N* exponent a = {a:.4f} on all sizes, {a_central:.4f} with each flagged budget refitted on its "
-            "centred window: grids wide or off-centre bias the parabola's vertex (the profile is not a "
-            "parabola in ln N unless alpha = beta); prefer ±4x grids centred on the optimum, or a "
-            "parametric fit (scale fit --method parametric)"
-        )
-    return out, a_central
+    return (
+        f"N* exponent a = {a:.4f} on all sizes, {a_central:.4f} with each flagged budget refitted on its "
+        "centred window: grids wide or off-centre bias the parabola's vertex (the profile is not a "
+        "parabola in ln N unless alpha = beta); prefer ±4x grids centred on the optimum, or a "
+        "parametric fit (scale fit --method parametric)"
+    )

@@ -164,17 +164,18 @@ def _projection_starts(prob: _Problem) -> np.ndarray:
 
     Only ever called on at most _SCREEN_POINTS points (``fit`` ranks the starts on a subsample above
     that); the linear fits run in chunks of _PROJECTION_CHUNK combinations x points."""
-    form = prob.form
-    proj = form.projection
+    proj = prob.form.projection
     assert proj is not None
-
-    def axis(name: str, values: tuple[float, ...]) -> np.ndarray:
-        return np.array([prob.fixed[name]] if name in prob.fixed else values, dtype=float)
-
-    combos = np.array(list(itertools.product(*(axis(n, v) for n, v in proj.nonlinear))), dtype=float)
+    combos = _nonlinear_grid(prob, proj)
     coef, sse, free_lin = _profile(prob, proj, combos)
     keep = np.argsort(sse, kind="stable")[: proj.keep]
     return _profile_vectors(prob, proj, combos[keep], coef[keep], free_lin)
+
+
+def _nonlinear_grid(prob: _Problem, proj) -> np.ndarray:
+    """The product grid of a projection's nonlinear parameters (a pinned one at its value)."""
+    axes = ([prob.fixed[name]] if name in prob.fixed else values for name, values in proj.nonlinear)
+    return np.array(list(itertools.product(*axes)), dtype=float)
 
 
 def _profile_vectors(prob: _Problem, proj, combos: np.ndarray, coef: np.ndarray, free_lin) -> np.ndarray:
@@ -295,6 +296,14 @@ class _Problem:
         t = self.base.copy()
         t[self.free] = theta
         return t
+
+    def jacobian(
+        self, theta: np.ndarray, X: tuple[np.ndarray, ...] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """log L_hat and its Jacobian in the free coordinates (points x free), at the problem's
+        points or at other log inputs ``X``."""
+        lp, cols = self.form.logpred_jac(self.full(theta), self.X if X is None else X)
+        return lp, np.column_stack([np.broadcast_to(cols[i], lp.shape) for i in self.free])
 
     def subset(self, rows: np.ndarray) -> _Problem:
         """The same problem on the points ``rows`` only."""
@@ -432,10 +441,7 @@ def _standard_errors(prob: _Problem, theta: np.ndarray, params: Mapping[str, flo
     w = np.ones(prob.points) if prob.w is None else prob.w
     n = float(w.sum())
 
-    def jac(t_free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lp, cols = spec.logpred_jac(prob.full(t_free), prob.X)
-        return lp, np.column_stack([cols[i] for i in prob.free])
-
+    jac = prob.jacobian
     with np.errstate(all="ignore"):
         lp, J = jac(theta)
         r = lp - prob.y
@@ -684,13 +690,9 @@ def fit_projected(
     if proj is None:
         raise InputError(f"the {form} form has no linear/nonlinear split for variable projection")
     prob = _problem(form, inputs, loss, fixed, delta, None)
-    names = [name for name, _ in proj.nonlinear]
-    free = [j for j, n in enumerate(names) if n not in prob.fixed]
-    grid = np.array(
-        list(itertools.product(*([prob.fixed[n]] if n in prob.fixed else v for n, v in proj.nonlinear))),
-        dtype=float,
-    )
-    coef, sse, free_lin = _profile(prob, proj, grid)
+    free = [j for j, (name, _) in enumerate(proj.nonlinear) if name not in prob.fixed]
+    grid = _nonlinear_grid(prob, proj)
+    _, sse, free_lin = _profile(prob, proj, grid)
     start = grid[int(np.argmin(sse))]
 
     def profile_sse(z: np.ndarray) -> float:

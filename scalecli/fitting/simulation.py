@@ -45,42 +45,27 @@ class Ladder:
         return self.params[run], self.tokens[run] * frac, run
 
 
-def isoflop_ladder(
-    optimum: Callable[[float], float],
-    budgets: Sequence[float],
-    size_factors: Sequence[float],
-    tokens_for: Callable[[float, float], float],
-    checkpoints: tuple[float, ...] = CHECKPOINTS,
-) -> Ladder:
-    """Sizes at ``size_factors`` × the prior's optimum N*(C) on each budget C (an IsoFLOP grid
-    centred on the prior), tokens from the law's compute model."""
-    n = np.array([optimum(c) * f for c in budgets for f in size_factors], dtype=float)
-    c = np.array([c for c in budgets for _ in size_factors], dtype=float)
-    d = np.array([tokens_for(ni, ci) for ni, ci in zip(n, c, strict=True)], dtype=float)
-    return Ladder(n, d, checkpoints)
-
-
 def ladder_for(
     law, budgets: Sequence[float], size_factors: Sequence[float], checkpoints: tuple[float, ...] = CHECKPOINTS
 ) -> Ladder:
-    """An IsoFLOP ladder centred on ``law``'s own compute-optimal sizes."""
-    from scalecli.laws import Conditions
+    """An IsoFLOP ladder centred on ``law``'s own compute-optimal sizes: ``size_factors`` × N*(C)
+    on each budget C, tokens from the law's compute model."""
+    n = np.array([target_quantities(law, c)["params"] * f for c in budgets for f in size_factors])
+    c = np.repeat(np.asarray(budgets, dtype=float), len(size_factors))
+    return Ladder(n, np.asarray(law.tokens_for_flops(n, c), dtype=float), checkpoints)
 
-    cond = Conditions()
 
-    def optimum(c: float) -> float:
-        n = law.closed_form_params(c, cond)
-        if n is None:
-            raise InputError(f"the {law.family} family has no closed-form optimum to centre a ladder on")
-        return float(np.asarray(n))
+def simulable_form(family: str):
+    """The family's first fit form, if runs of (params, tokens) can be simulated and refitted."""
+    from scalecli.laws import family as family_of
 
-    return isoflop_ladder(
-        optimum,
-        budgets,
-        size_factors,
-        lambda n, c: float(np.asarray(law.tokens_for_flops(n, c))),
-        checkpoints,
-    )
+    form = family_of(family).forms[0]
+    if form.roles != ("params", "tokens"):
+        raise InputError(
+            f"simulated ladders are runs of (params, tokens); the {family} family fits "
+            f"{', '.join(form.roles)}"
+        )
+    return form
 
 
 def draw_losses(
@@ -177,9 +162,7 @@ def calibrate(
     if replications < 1 or draws < 1:
         raise InputError("calibration needs at least one replication and one bootstrap draw")
     spec = family_of(family)
-    form = spec.forms[0]
-    if form.roles != ("params", "tokens"):
-        raise InputError(f"calibration simulates params/tokens ladders; {family} fits {form.roles}")
+    form = simulable_form(family)
     true_law = spec.make(dict(truth), "truth")
     result = Calibration(target_quantities(true_law, target_flops), level)
     rng = np.random.default_rng(seed)

@@ -322,12 +322,17 @@ def _check_fixed(req: FitRequest, forms: list[FitForm]) -> None:
             )
 
 
-def _resampled(req: FitRequest, table: RunTable) -> str:
+def _resampled(req: FitRequest, table: RunTable) -> dict[str, Any]:
     """What the bootstrap resampled: whole runs (by a run column) or rows."""
     if table.groups is None:
-        return f"rows ({table.rows_used:,}; no run column: name one with --group if rows share runs)"
-    how = "named by --group" if req.group else "detected by name"
-    return f"runs ({table.runs:,} in column {table.group_column!r}, {how}; {table.rows_used:,} rows)"
+        return {"unit": "rows", "rows": table.rows_used}
+    return {
+        "unit": "runs",
+        "runs": table.runs,
+        "rows": table.rows_used,
+        "column": table.group_column,
+        "column_from": "--group" if req.group else "detected by name",
+    }
 
 
 def _parametric(req: FitRequest, table: RunTable, progress) -> FitReport:
